@@ -1,0 +1,187 @@
+package classifier
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ikawaha/kagome-dict/ipa"
+	"github.com/ikawaha/kagome/v2/tokenizer"
+)
+
+// Analyzer normalises and tokenises text. It wraps one kagome tokenizer with
+// the IPA dictionary and is safe for concurrent use; share one across
+// classifiers (a reload builds a new Classifier around the same Analyzer).
+type Analyzer struct {
+	tok *tokenizer.Tokenizer
+}
+
+// NewAnalyzer loads the IPA dictionary and builds a tokenizer.
+func NewAnalyzer() (*Analyzer, error) {
+	t, err := tokenizer.New(ipa.Dict(), tokenizer.OmitBosEos())
+	if err != nil {
+		return nil, err
+	}
+	return &Analyzer{tok: t}, nil
+}
+
+// token is one morpheme of normalised text, with what matching needs.
+type token struct {
+	surface string
+	// keys are the folded lemmas the token can be read as: its base form,
+	// plus a re-reading where kagome's IPA analysis is known to be ambiguous.
+	keys []string
+	// imperative is set when the token is a verb in the command mood.
+	imperative bool
+	// particle is set for case and binding particles (を, が, は, ...), which
+	// patterns may leave out or put in.
+	particle bool
+	pos      string // part of speech with subclasses, comma-joined
+	form     string // conjugation form (活用形), "*" when none
+	start    int    // rune offsets in the normalised text
+	end      int
+	sentence int // index of the sentence the token belongs to
+}
+
+// hasKey reports whether any of t's keys is k.
+func (t *token) hasKey(k string) bool {
+	for _, x := range t.keys {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// analysis is normalised text and its tokens.
+type analysis struct {
+	text   *normText
+	tokens []token
+}
+
+func (a *Analyzer) analyze(s string) *analysis {
+	nt := normalize(s)
+	ks := a.tok.Tokenize(string(nt.runes))
+	toks := make([]token, 0, len(ks))
+	sentence := 0
+	for _, k := range ks {
+		if k.Class == tokenizer.DUMMY || k.Surface == "" {
+			continue
+		}
+		f := k.Features()
+		t := token{surface: k.Surface, start: k.Start, end: k.End, sentence: sentence, form: "*"}
+		t.pos = feature(f, 0) + "," + feature(f, 1)
+		base := feature(f, 6)
+		if base == "*" || base == "" {
+			base = k.Surface
+		}
+		t.keys = []string{fold(base)}
+		t.form = feature(f, 5)
+		if feature(f, 0) == "動詞" && strings.HasPrefix(t.form, "命令") {
+			t.imperative = true
+		}
+		if feature(f, 0) == "助詞" && (feature(f, 1) == "格助詞" || feature(f, 1) == "係助詞") {
+			t.particle = true
+		}
+		toks = append(toks, t)
+		if isSentenceEnd(k.Surface) {
+			sentence++
+		}
+	}
+	reread(toks)
+	return &analysis{text: nt, tokens: toks}
+}
+
+// reread fixes two kinds of analysis the IPA dictionary gets wrong for
+// commands, so that imperatives are recognised however they are spelt:
+//
+//   - A godan imperative read as the stem of a potential verb: 返せ → 返せる
+//     (連用形), 死ね → 死ねる, 送れや → 送れる. Such a token, ending its phrase,
+//     is also read as the imperative of the godan verb (返す, 死ぬ, 送る).
+//   - 〜やがれ split as 連用形 + や + がれ (来やがれ, 返金しやがれ): the verb is
+//     imperative.
+func reread(toks []token) {
+	for i := range toks {
+		t := &toks[i]
+		if !strings.HasPrefix(t.pos, "動詞") || t.form != "連用形" {
+			continue
+		}
+		var next string
+		for j := i + 1; j < len(toks) && j <= i+3 && toks[j].sentence == t.sentence; j++ {
+			next += toks[j].surface
+		}
+		if strings.HasPrefix(next, "やがれ") {
+			t.imperative = true
+			continue
+		}
+		if godan, ok := potentialToGodan(t.keys[0]); ok && endsPhrase(toks, i) {
+			t.keys = append(t.keys, godan)
+			t.imperative = true
+		}
+	}
+}
+
+// endsPhrase reports whether the token after i closes the verb phrase: the
+// end of text or sentence, punctuation, or a sentence-final particle.
+func endsPhrase(toks []token, i int) bool {
+	if i+1 >= len(toks) || toks[i+1].sentence != toks[i].sentence {
+		return true
+	}
+	n := toks[i+1]
+	switch {
+	case strings.HasPrefix(n.pos, "記号"), n.pos == "助詞,終助詞":
+		return true
+	case n.surface == "や" || n.surface == "よ" || n.surface == "!" || n.surface == "?":
+		return true
+	}
+	return false
+}
+
+// eRowToURow maps the e-row kana that ends a potential verb's stem to the
+// u-row kana of its godan verb (返せる → 返す).
+var eRowToURow = map[rune]rune{
+	'え': 'う', 'け': 'く', 'げ': 'ぐ', 'せ': 'す', 'ぜ': 'ず', 'て': 'つ', 'で': 'づ',
+	'ね': 'ぬ', 'へ': 'ふ', 'べ': 'ぶ', 'め': 'む', 'れ': 'る',
+}
+
+// potentialToGodan turns a folded potential-verb lemma (かえせる) into its
+// godan verb (かえす).
+func potentialToGodan(lemma string) (string, bool) {
+	if !strings.HasSuffix(lemma, "る") {
+		return "", false
+	}
+	stem := strings.TrimSuffix(lemma, "る")
+	r, size := utf8.DecodeLastRuneInString(stem)
+	u, ok := eRowToURow[r]
+	if !ok || size == len(stem) {
+		return "", false
+	}
+	return stem[:len(stem)-size] + string(u), true
+}
+
+func isSentenceEnd(s string) bool {
+	switch s {
+	case "。", "!", "?", "！", "？", "\n", "．":
+		return true
+	}
+	return strings.ContainsRune(s, '\n')
+}
+
+func feature(f []string, i int) string {
+	if i < len(f) {
+		return f[i]
+	}
+	return "*"
+}
+
+// fold maps katakana to hiragana so that クズ and くず compare equal.
+// Text is already NFKC-normalised and lower-cased.
+func fold(s string) string {
+	b := make([]rune, 0, len(s))
+	for _, r := range s {
+		if r >= 'ァ' && r <= 'ヶ' {
+			r -= 'ァ' - 'ぁ'
+		}
+		b = append(b, r)
+	}
+	return string(b)
+}

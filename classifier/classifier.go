@@ -1,0 +1,390 @@
+// Package classifier labels a Japanese customer message routine, escalate or
+// harassment, and explains why.
+//
+// Text is normalised (NFKC, lower case), tokenised by kagome with the IPA
+// dictionary, and matched token by token against the compiled phrases of a
+// lexicon.Set. Each entry that fires adds its weight to its category; weights
+// combine as noisy-OR (1-Π(1-w)). The harassment score is the noisy-OR over
+// every harassment category. The label is:
+//
+//   - harassment when the harassment score >= Options.HarassmentThreshold;
+//   - escalate when the harassment score or the escalation category's score
+//     >= Options.EscalateThreshold;
+//   - routine otherwise.
+package classifier
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/kasuhara/kasuhara/lexicon"
+)
+
+// Label is a verdict. The zero value means unspecified: no verdict was made.
+type Label int
+
+// The labels, in rising order of concern.
+const (
+	LabelUnspecified Label = iota
+	Routine
+	Escalate
+	Harassment
+)
+
+var labelNames = [...]string{"unspecified", "routine", "escalate", "harassment"}
+
+// String returns the label's lower-case name.
+func (l Label) String() string {
+	if l < 0 || int(l) >= len(labelNames) {
+		return fmt.Sprintf("Label(%d)", int(l))
+	}
+	return labelNames[l]
+}
+
+// ParseLabel reads a label name as String writes it.
+func ParseLabel(s string) (Label, error) {
+	for i, n := range labelNames[1:] {
+		if s == n {
+			return Label(i + 1), nil
+		}
+	}
+	return LabelUnspecified, fmt.Errorf("unknown label %q; expect routine|escalate|harassment", s)
+}
+
+// Defaults for Options.
+const (
+	DefaultHarassmentThreshold = 0.75
+	DefaultEscalateThreshold   = 0.5
+	DefaultMaxTextBytes        = 64 << 10
+)
+
+// Options configure a Classifier. Zero fields take the defaults.
+type Options struct {
+	// HarassmentThreshold is the harassment score at or above which a
+	// message is harassment. In (0,1].
+	HarassmentThreshold float64
+	// EscalateThreshold is the harassment or escalation score at or above
+	// which a message that is not harassment is escalate. In (0,1].
+	EscalateThreshold float64
+	// MaxTextBytes is the largest text Classify accepts.
+	MaxTextBytes int
+	// Analyzer is the tokenizer to share; nil builds a new one.
+	Analyzer *Analyzer
+}
+
+func (o *Options) setDefaults() error {
+	if o.HarassmentThreshold == 0 {
+		o.HarassmentThreshold = DefaultHarassmentThreshold
+	}
+	if o.EscalateThreshold == 0 {
+		o.EscalateThreshold = DefaultEscalateThreshold
+	}
+	if o.MaxTextBytes == 0 {
+		o.MaxTextBytes = DefaultMaxTextBytes
+	}
+	for _, t := range []struct {
+		name string
+		v    float64
+	}{{"harassment threshold", o.HarassmentThreshold}, {"escalate threshold", o.EscalateThreshold}} {
+		if !(t.v > 0 && t.v <= 1) {
+			return fmt.Errorf("%s %v, want in (0,1]", t.name, t.v)
+		}
+	}
+	if o.MaxTextBytes < 0 {
+		return fmt.Errorf("max text bytes %d, want > 0", o.MaxTextBytes)
+	}
+	return nil
+}
+
+// Errors for text Classify will not read.
+var (
+	ErrEmptyText = errors.New("empty, want some text")
+)
+
+// InvalidUTF8Error reports text that is not valid UTF-8.
+type InvalidUTF8Error struct {
+	Offset int // byte offset of the first invalid sequence
+}
+
+func (e *InvalidUTF8Error) Error() string {
+	return fmt.Sprintf("not valid UTF-8 (first bad byte at offset %d)", e.Offset)
+}
+
+// TooLongError reports text over Options.MaxTextBytes.
+type TooLongError struct {
+	Got, Max int
+}
+
+func (e *TooLongError) Error() string {
+	return fmt.Sprintf("%d bytes, want <= %d", e.Got, e.Max)
+}
+
+// Match is one place where a lexicon entry fired.
+type Match struct {
+	Category lexicon.Category
+	// Entry is the pattern of the entry that fired (its name).
+	Entry string
+	// Text is the matched stretch of the original text.
+	Text string
+	// Start and End are half-open offsets in Unicode code points of the
+	// original text.
+	Start, End int
+	// Weight is what the match counts toward its category.
+	Weight float64
+	// Source is where the entry is written.
+	Source lexicon.Position
+}
+
+// Result is a verdict with its reasons.
+type Result struct {
+	Label Label
+	// Score is the harassment score in [0,1].
+	Score float64
+	// Categories holds the score of every category that had a match.
+	Categories map[lexicon.Category]float64
+	Matches    []Match
+	// LexiconVersion is the version of the lexicon that decided.
+	LexiconVersion string
+}
+
+// Classifier labels messages with one lexicon. It is immutable and safe for
+// concurrent use.
+type Classifier struct {
+	lex     *lexicon.Set
+	an      *Analyzer
+	opts    Options
+	index   map[string][]*pattern // by the keys of a pattern's first word
+	entries []lexicon.Entry
+}
+
+// New compiles every phrase of lex. A phrase that cannot match (no words, a
+// misplaced gap) is an error naming its file and line; all are reported.
+func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	if opts.Analyzer == nil {
+		a, err := NewAnalyzer()
+		if err != nil {
+			return nil, fmt.Errorf("new analyzer: %w", err)
+		}
+		opts.Analyzer = a
+	}
+	c := &Classifier{lex: lex, an: opts.Analyzer, opts: opts, index: map[string][]*pattern{}, entries: lex.Entries}
+	var errs []error
+	add := func(phrase string, owner int, pos lexicon.Position) {
+		p, err := c.an.compile(phrase, owner)
+		if err != nil {
+			errs = append(errs, &lexicon.Error{Pos: pos, Msg: err.Error()})
+			return
+		}
+		for _, k := range p.elems[0].keys {
+			c.index[k] = append(c.index[k], p)
+		}
+	}
+	for i, e := range lex.Entries {
+		for _, ph := range e.Phrases() {
+			add(ph, i, e.Pos)
+		}
+	}
+	for _, a := range lex.Allow {
+		add(a.Phrase, -1, a.Pos)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// Lexicon returns the lexicon the classifier was built from.
+func (c *Classifier) Lexicon() *lexicon.Set { return c.lex }
+
+// Analyzer returns the shared analyzer, for building the next classifier.
+func (c *Classifier) Analyzer() *Analyzer { return c.an }
+
+// Options returns the options in force, defaults filled in.
+func (c *Classifier) Options() Options { return c.opts }
+
+// Validate reports why Classify would refuse text, or nil.
+func (c *Classifier) Validate(text string) error {
+	if len(text) > c.opts.MaxTextBytes {
+		return &TooLongError{Got: len(text), Max: c.opts.MaxTextBytes}
+	}
+	if !utf8.ValidString(text) {
+		for i := 0; i < len(text); {
+			r, n := utf8.DecodeRuneInString(text[i:])
+			if r == utf8.RuneError && n <= 1 {
+				return &InvalidUTF8Error{Offset: i}
+			}
+			i += n
+		}
+	}
+	if strings.TrimSpace(text) == "" {
+		return ErrEmptyText
+	}
+	return nil
+}
+
+// Classify labels text.
+func (c *Classifier) Classify(text string) (Result, error) {
+	r, _, err := c.classify(text)
+	return r, err
+}
+
+// hit is a match in token coordinates before it is reported.
+type hit struct {
+	entry      int
+	start, end int // token indexes, half-open
+	weight     float64
+}
+
+func (c *Classifier) classify(text string) (Result, *analysis, error) {
+	if err := c.Validate(text); err != nil {
+		return Result{}, nil, err
+	}
+	an := c.an.analyze(text)
+	hits := c.find(an.tokens)
+	return c.decide(text, an, hits), an, nil
+}
+
+// find returns every entry match not inside an allow phrase, keeping per
+// category only the heaviest of matches that overlap.
+func (c *Classifier) find(toks []token) []hit {
+	var hits, allowed []hit
+	for i := range toks {
+		for ki, k := range toks[i].keys {
+			for _, p := range c.index[k] {
+				if ki > 0 && p.elems[0].matchesAnyKey(toks[i].keys[:ki]) {
+					continue // already tried under an earlier key
+				}
+				end, ok := p.matchAt(toks, i)
+				if !ok {
+					continue
+				}
+				h := hit{entry: p.owner, start: i, end: end}
+				if p.owner < 0 {
+					allowed = append(allowed, h)
+					continue
+				}
+				h.weight = c.entries[p.owner].Weight
+				hits = append(hits, h)
+			}
+		}
+	}
+	kept := hits[:0]
+	for _, h := range hits {
+		inside := false
+		for _, a := range allowed {
+			if a.start <= h.start && h.end <= a.end {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			kept = append(kept, h)
+		}
+	}
+	return c.dropOverlaps(kept)
+}
+
+// dropOverlaps keeps, of matches of one category that overlap, the heaviest
+// (then the longest, then the first written): one stretch of text counts
+// once toward a category. It also drops a second match of one entry at the
+// same place (a pattern and its variant).
+func (c *Classifier) dropOverlaps(hits []hit) []hit {
+	sort.SliceStable(hits, func(i, j int) bool {
+		a, b := hits[i], hits[j]
+		if a.weight != b.weight {
+			return a.weight > b.weight
+		}
+		if a.end-a.start != b.end-b.start {
+			return a.end-a.start > b.end-b.start
+		}
+		return a.entry < b.entry
+	})
+	var out []hit
+	for _, h := range hits {
+		clash := false
+		for _, o := range out {
+			if c.entries[o.entry].Category == c.entries[h.entry].Category && h.start < o.end && o.start < h.end {
+				clash = true
+				break
+			}
+		}
+		if !clash {
+			out = append(out, h)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].start != out[j].start {
+			return out[i].start < out[j].start
+		}
+		return out[i].entry < out[j].entry
+	})
+	return out
+}
+
+// decide scores hits and reports them in the original text's coordinates.
+// Each entry counts once however often it fires; every match is listed.
+func (c *Classifier) decide(text string, an *analysis, hits []hit) Result {
+	r := Result{LexiconVersion: c.lex.Version, Categories: map[lexicon.Category]float64{}}
+	best := map[int]float64{}
+	var orig []rune
+	if len(hits) > 0 {
+		orig = []rune(text)
+	}
+	for _, h := range hits {
+		e := &c.entries[h.entry]
+		if h.weight > best[h.entry] {
+			best[h.entry] = h.weight
+		}
+		sp := an.text.origSpan(an.tokens[h.start].start, an.tokens[h.end-1].end)
+		r.Matches = append(r.Matches, Match{
+			Category: e.Category, Entry: e.Pattern, Text: string(orig[sp.start:sp.end]),
+			Start: sp.start, End: sp.end, Weight: h.weight, Source: e.Pos,
+		})
+	}
+	notH := 1.0
+	notC := map[lexicon.Category]float64{}
+	for entry, w := range best {
+		cat := c.entries[entry].Category
+		if _, ok := notC[cat]; !ok {
+			notC[cat] = 1
+		}
+		notC[cat] *= 1 - w
+		if cat.Harassment() {
+			notH *= 1 - w
+		}
+	}
+	for cat, n := range notC {
+		r.Categories[cat] = round(1 - n)
+	}
+	r.Score = round(1 - notH)
+	switch {
+	case r.Score >= c.opts.HarassmentThreshold:
+		r.Label = Harassment
+	case r.Score >= c.opts.EscalateThreshold || r.Categories[lexicon.Escalation] >= c.opts.EscalateThreshold:
+		r.Label = Escalate
+	default:
+		r.Label = Routine
+	}
+	return r
+}
+
+// round keeps scores to 4 decimals so that 0.7499999 does not miss 0.75.
+func round(x float64) float64 { return math.Round(x*1e4) / 1e4 }
+
+func (e *element) matchesAnyKey(keys []string) bool {
+	for _, k := range keys {
+		for _, ek := range e.keys {
+			if k == ek {
+				return true
+			}
+		}
+	}
+	return false
+}

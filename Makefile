@@ -1,0 +1,53 @@
+# kasuhara: see README.md. `make run` serves on the embedded default lexicon;
+# `make test` runs every check CI runs.
+
+GO                       ?= go
+GRPC_ADDR                ?= 127.0.0.1:50051
+HTTP_ADDR                ?= 127.0.0.1:9090
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+DEV_CORPUS               ?= ../shared/eval/dev.jsonl
+BIN                      := $(CURDIR)/bin
+
+.PHONY: run build test vet fmt-check proto proto-check eval clean
+
+run:
+	$(GO) run ./cmd/kasuhara serve --grpc-addr $(GRPC_ADDR) --http-addr $(HTTP_ADDR)
+
+build:
+	$(GO) build -o $(BIN)/kasuhara ./cmd/kasuhara
+
+test: fmt-check vet
+	$(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# Regenerates the checked-in Go code from proto/. Needs Debian's
+# protobuf-compiler (apt-get install protobuf-compiler); the Go plugins are
+# installed into ./bin at pinned versions.
+proto:
+	@command -v protoc >/dev/null || { echo "protoc not found: apt-get install protobuf-compiler"; exit 1; }
+	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	PATH=$(BIN):$$PATH protoc -I proto \
+		--go_out=proto --go_opt=paths=source_relative \
+		--go-grpc_out=proto --go-grpc_opt=paths=source_relative \
+		proto/kasuhara/v1/kasuhara.proto
+
+# Fails when the checked-in generated code differs from what `make proto` writes.
+proto-check: proto
+	git diff --exit-code -- proto/
+
+# Scores the dev corpus through the real binary and fails under the quality bar.
+eval: build
+	$(BIN)/kasuhara classify < $(DEV_CORPUS) > $(BIN)/dev.pred
+	python3 ../shared/eval/score.py $(DEV_CORPUS) $(BIN)/dev.pred \
+		--min-macro-f1 0.85 --min-harass-recall 0.90 --max-false-harass 0.02
+
+clean:
+	rm -rf $(BIN)

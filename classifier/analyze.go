@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ikawaha/kagome-dict/ipa"
@@ -70,6 +71,9 @@ func (a *Analyzer) analyze(s string) *analysis {
 		f := k.Features()
 		t := token{surface: k.Surface, start: k.Start, end: k.End, sentence: sentence, form: "*"}
 		t.pos = feature(f, 0) + "," + feature(f, 1)
+		if symbolic(k.Surface) {
+			t.pos = "記号,一般" // IPA reads unknown ASCII punctuation (!, ?) as nouns
+		}
 		base := feature(f, 6)
 		if base == "*" || base == "" {
 			base = k.Surface
@@ -164,6 +168,16 @@ func isSentenceEnd(s string) bool {
 		return true
 	}
 	return strings.ContainsRune(s, '\n')
+}
+
+// symbolic reports whether s is only punctuation, symbols and spaces.
+func symbolic(s string) bool {
+	for _, r := range s {
+		if !unicode.IsPunct(r) && !unicode.IsSymbol(r) && !unicode.IsSpace(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func feature(f []string, i int) string {

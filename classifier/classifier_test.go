@@ -1,0 +1,239 @@
+package classifier
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"github.com/kasuhara/kasuhara/lexicon"
+)
+
+var (
+	analyzerOnce sync.Once
+	testAnalyzer *Analyzer
+)
+
+func sharedAnalyzer(t testing.TB) *Analyzer {
+	analyzerOnce.Do(func() {
+		a, err := NewAnalyzer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		testAnalyzer = a
+	})
+	return testAnalyzer
+}
+
+// newTest compiles a lexicon given as file name → YAML.
+func newTest(t testing.TB, files map[string]string, opts Options) *Classifier {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	for name, y := range files {
+		fsys[name] = &fstest.MapFile{Data: []byte(y)}
+	}
+	lex, err := lexicon.Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Analyzer = sharedAnalyzer(t)
+	c, err := New(lex, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// oneEntry is a lexicon of a single entry.
+func oneEntry(category, pattern string, weight string) map[string]string {
+	return map[string]string{"x.yaml": "category: " + category + "\nentries:\n  - pattern: " + pattern + "\n    weight: " + weight + "\n"}
+}
+
+func TestMatching(t *testing.T) {
+	tests := []struct {
+		name    string
+		pattern string
+		text    string
+		want    string // the matched original text, "" for no match
+	}{
+		{"dictionary form matches te-form", "殺す", "殺してやる", "殺し"},
+		{"dictionary form matches plain form before ぞ", "殺す", "殺すぞ", "殺す"},
+		{"dictionary form matches passive", "殺す", "殺されたいのか", "殺さ"},
+		{"殺虫剤 is not 殺す", "殺す", "殺虫剤はありますか", ""},
+		{"殺到 is not 殺す", "殺す", "注文が殺到しています", ""},
+		{"multi-token pattern matches in sequence", "会社潰す", "お前の会社潰すぞ", "会社潰す"},
+		{"particle in message between pattern words", "会社潰す", "会社を潰す", "会社を潰す"},
+		{"particle in pattern is optional", "誠意を見せろ", "誠意見せろ", "誠意見せろ"},
+		{"imperative pattern matches imperative", "返金しろ", "さっさと返金しろよ", "返金しろ"},
+		{"imperative pattern skips polite request", "返金しろ", "返金してください", ""},
+		{"imperative pattern skips plain statement", "返金しろ", "返金します", ""},
+		{"godan imperative misread as potential is imperative", "金返せ", "金返せや", "金返せ"},
+		{"potential verb negated is not imperative", "金返せ", "お金を返せないそうです", ""},
+		{"死ね pattern matches 死ねよ", "死ね", "死ねよ", "死ね"},
+		{"死ね pattern does not match 死ぬほど", "死ね", "死ぬほど疲れた", ""},
+		{"やがれ makes an imperative", "謝りに来い", "謝りに来やがれ", "謝りに来"},
+		{"gap spans inserted words", "誠意…見せろ", "誠意ってものを見せろ", "誠意ってものを見せろ"},
+		{"gap does not cross sentences", "誠意…見せろ", "誠意はない。見せろ", ""},
+		{"half-width katakana is read", "クズ", "ｸｽﾞが", "ｸｽﾞ"},
+		{"hiragana matches katakana pattern", "クズ", "くずだな", "くず"},
+		{"full-width latin is read", "shine", "ＳＨＩＮＥ", "ＳＨＩＮＥ"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newTest(t, oneEntry("threat", tt.pattern, "1.0"), Options{})
+			r, err := c.Classify(tt.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if len(r.Matches) > 0 {
+				got = r.Matches[0].Text
+			}
+			if got != tt.want {
+				t.Errorf("Classify(%q) matched %q, want %q", tt.text, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSpansAreOriginalCodePoints(t *testing.T) {
+	c := newTest(t, oneEntry("abuse", "無能", "0.9"), Options{})
+	// Half-width kana (two code points become one after NFKC) before the match.
+	text := "ｶﾞｯｶﾘ、ＡＢＣ😡 本当に無能"
+	r, err := c.Classify(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Matches) != 1 {
+		t.Fatalf("matches = %+v", r.Matches)
+	}
+	m := r.Matches[0]
+	runes := []rune(text)
+	if got := string(runes[m.Start:m.End]); got != "無能" || m.Text != "無能" {
+		t.Errorf("span [%d,%d) = %q, text %q; want 無能", m.Start, m.End, got, m.Text)
+	}
+}
+
+func TestScoringAndLabels(t *testing.T) {
+	lex := map[string]string{
+		"abuse.yaml": `category: abuse
+entries:
+  - {pattern: 無能, weight: 1.0}
+  - {pattern: バカ, weight: 0.6}
+  - {pattern: アホ, weight: 0.6}
+`,
+		"escalation.yaml": `category: escalation
+entries:
+  - {pattern: 責任者, weight: 0.7}
+  - {pattern: 残念, weight: 0.3}
+`,
+		"allow.yaml": "allow:\n  - バカ売れ\n",
+	}
+	tests := []struct {
+		name  string
+		text  string
+		label Label
+		score float64
+	}{
+		{"a weight 1.0 harassment entry decides alone", "無能だな", Harassment, 1},
+		{"one weak harassment cue is escalate", "バカか", Escalate, 0.6},
+		{"two weak harassment cues combine to harassment", "バカかアホか", Harassment, 0.84},
+		{"the same entry twice counts once", "バカだ、バカ", Escalate, 0.6},
+		{"escalation alone is escalate with no harassment score", "責任者を出してください", Escalate, 0},
+		{"a cue under the escalate threshold is routine", "残念です", Routine, 0},
+		{"no match is routine", "発送はいつですか", Routine, 0},
+		{"an allow phrase silences what it contains", "この商品はバカ売れですね", Routine, 0},
+	}
+	c := newTest(t, lex, Options{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := c.Classify(tt.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Label != tt.label || r.Score != tt.score {
+				t.Errorf("Classify(%q) = %s %.4f, want %s %.4f (matches %+v)", tt.text, r.Label, r.Score, tt.label, tt.score, r.Matches)
+			}
+			if r.LexiconVersion != c.Lexicon().Version || r.LexiconVersion == "" {
+				t.Errorf("lexicon version %q", r.LexiconVersion)
+			}
+		})
+	}
+}
+
+func TestThresholdsAreConfigurable(t *testing.T) {
+	lex := oneEntry("abuse", "バカ", "0.6")
+	strict := newTest(t, lex, Options{HarassmentThreshold: 0.5})
+	if r, _ := strict.Classify("バカか"); r.Label != Harassment {
+		t.Errorf("threshold 0.5: label %s, want harassment", r.Label)
+	}
+	lenient := newTest(t, lex, Options{EscalateThreshold: 0.7})
+	if r, _ := lenient.Classify("バカか"); r.Label != Routine {
+		t.Errorf("escalate threshold 0.7: label %s, want routine", r.Label)
+	}
+	if _, err := New(&lexicon.Set{}, Options{HarassmentThreshold: 1.5, Analyzer: sharedAnalyzer(t)}); err == nil {
+		t.Error("threshold 1.5 accepted")
+	}
+}
+
+func TestOverlappingMatchesInOneCategoryCountOnce(t *testing.T) {
+	c := newTest(t, map[string]string{"t.yaml": `category: threat
+entries:
+  - {pattern: 殺す, weight: 0.6}
+  - {pattern: 殺してやる, weight: 0.7}
+`}, Options{})
+	r, err := c.Classify("殺してやる")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Matches) != 1 || r.Matches[0].Entry != "殺してやる" || r.Score != 0.7 {
+		t.Errorf("got %+v score %v; want only the heavier 殺してやる", r.Matches, r.Score)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	c := newTest(t, oneEntry("abuse", "無能", "1"), Options{MaxTextBytes: 32})
+	var tooLong *TooLongError
+	if _, err := c.Classify(strings.Repeat("あ", 11)); !errors.As(err, &tooLong) || tooLong.Got != 33 || tooLong.Max != 32 {
+		t.Errorf("33 bytes: err %v, want TooLongError{33, 32}", err)
+	}
+	var bad *InvalidUTF8Error
+	if _, err := c.Classify("ok\xffno"); !errors.As(err, &bad) || bad.Offset != 2 {
+		t.Errorf("invalid UTF-8: err %v, want InvalidUTF8Error at 2", err)
+	}
+	for _, empty := range []string{"", " \n\t　"} {
+		if _, err := c.Classify(empty); !errors.Is(err, ErrEmptyText) {
+			t.Errorf("Classify(%q) err %v, want ErrEmptyText", empty, err)
+		}
+	}
+}
+
+func TestCompileErrorsNameTheEntry(t *testing.T) {
+	fsys := fstest.MapFS{"a.yaml": {Data: []byte("category: abuse\nentries:\n  - pattern: 無能\n    weight: 1\n  - pattern: …無能\n    weight: 1\n  - pattern: 。！\n    weight: 1\n")}}
+	lex, err := lexicon.Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(lex, Options{Analyzer: sharedAnalyzer(t)})
+	var all interface{ Unwrap() []error }
+	if !errors.As(err, &all) || len(all.Unwrap()) != 2 {
+		t.Fatalf("err = %v, want two compile errors", err)
+	}
+	var le *lexicon.Error
+	if !errors.As(all.Unwrap()[0], &le) || le.Pos.Line != 5 {
+		t.Errorf("first error %v, want at a.yaml:5", all.Unwrap()[0])
+	}
+}
+
+func TestLabelNames(t *testing.T) {
+	for _, l := range []Label{Routine, Escalate, Harassment} {
+		got, err := ParseLabel(l.String())
+		if err != nil || got != l {
+			t.Errorf("ParseLabel(%q) = %v, %v", l.String(), got, err)
+		}
+	}
+	if _, err := ParseLabel("unspecified"); err == nil {
+		t.Error("unspecified parsed as a verdict")
+	}
+}

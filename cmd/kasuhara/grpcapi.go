@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/kasuhara/kasuhara/classifier"
+	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
+)
+
+// DefaultMaxBatch is the most messages one ClassifyBatch call may carry.
+const DefaultMaxBatch = 256
+
+// classifierServer adapts a classifier.Classifier to the gRPC API: it
+// validates requests, maps errors to status codes and counts results. It is
+// the only code that knows about gRPC codes.
+type classifierServer struct {
+	kasuharav1.UnimplementedClassifierServer
+	current  *atomic.Pointer[classifier.Classifier]
+	metrics  *metrics
+	maxBatch int
+	log      *slog.Logger
+}
+
+func (s *classifierServer) Classify(ctx context.Context, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
+	c := s.current.Load()
+	if err := s.validate(c, "text", req.GetText()); err != nil {
+		return nil, err
+	}
+	return s.classify(c, req)
+}
+
+func (s *classifierServer) ClassifyBatch(ctx context.Context, req *kasuharav1.ClassifyBatchRequest) (*kasuharav1.ClassifyBatchResponse, error) {
+	reqs := req.GetRequests()
+	switch {
+	case len(reqs) == 0:
+		return nil, status.Error(codes.InvalidArgument, "requests: empty, want 1 or more")
+	case len(reqs) > s.maxBatch:
+		return nil, status.Errorf(codes.InvalidArgument, "requests: %d items, want <= %d", len(reqs), s.maxBatch)
+	}
+	c := s.current.Load() // one lexicon answers the whole batch
+	for i, r := range reqs {
+		if err := s.validate(c, fmt.Sprintf("requests[%d].text", i), r.GetText()); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	resp := &kasuharav1.ClassifyBatchResponse{Responses: make([]*kasuharav1.ClassifyResponse, len(reqs))}
+	for i, r := range reqs {
+		if err := ctx.Err(); err != nil {
+			return nil, status.FromContextError(err).Err()
+		}
+		if resp.Responses[i], err = s.classify(c, r); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+func (s *classifierServer) ClassifyStream(stream kasuharav1.Classifier_ClassifyStreamServer) error {
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		c := s.current.Load()
+		if err := s.validate(c, fmt.Sprintf("request id %q: text", req.GetId()), req.GetText()); err != nil {
+			return err
+		}
+		resp, err := s.classify(c, req)
+		if err != nil {
+			return err
+		}
+		if err := stream.Send(resp); err != nil {
+			return err
+		}
+	}
+}
+
+// validate returns an InvalidArgument status naming field, or nil.
+func (s *classifierServer) validate(c *classifier.Classifier, field, text string) error {
+	err := c.Validate(text)
+	if err == nil {
+		return nil
+	}
+	var (
+		tooLong *classifier.TooLongError
+		badUTF8 *classifier.InvalidUTF8Error
+	)
+	switch {
+	case errors.As(err, &tooLong):
+		s.metrics.rejected.WithLabelValues("too_long").Inc()
+	case errors.As(err, &badUTF8):
+		s.metrics.rejected.WithLabelValues("invalid_utf8").Inc()
+	default:
+		s.metrics.rejected.WithLabelValues("empty").Inc()
+	}
+	return status.Errorf(codes.InvalidArgument, "%s: %v", field, err)
+}
+
+// classify labels a request that validate accepted. Classify fails only on
+// what Validate rejects, so an error here is a bug: Internal, details logged
+// (never the text).
+func (s *classifierServer) classify(c *classifier.Classifier, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
+	start := time.Now()
+	r, err := c.Classify(req.GetText())
+	s.metrics.duration.Observe(time.Since(start).Seconds())
+	if err != nil {
+		s.log.Error("classify after validate", "err", err)
+		return nil, status.Error(codes.Internal, "internal error")
+	}
+	s.metrics.messages.WithLabelValues(r.Label.String()).Inc()
+	return toProto(req.GetId(), r), nil
+}
+
+func toProto(id string, r classifier.Result) *kasuharav1.ClassifyResponse {
+	resp := &kasuharav1.ClassifyResponse{
+		Id: id, Label: kasuharav1.Label(r.Label), Score: r.Score, LexiconVersion: r.LexiconVersion,
+		CategoryScores: make(map[string]float64, len(r.Categories)),
+		Matches:        make([]*kasuharav1.Match, len(r.Matches)),
+	}
+	for c, v := range r.Categories {
+		resp.CategoryScores[string(c)] = v
+	}
+	for i, m := range r.Matches {
+		resp.Matches[i] = &kasuharav1.Match{
+			Category: string(m.Category), Entry: m.Entry, Text: m.Text,
+			Start: int32(m.Start), End: int32(m.End), Weight: m.Weight,
+		}
+	}
+	return resp
+}

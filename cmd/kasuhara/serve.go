@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	"github.com/kasuhara/kasuhara/classifier"
+	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
+)
+
+// serveConfig is what serve needs beyond the classifier.
+type serveConfig struct {
+	grpcAddr        string
+	httpAddr        string
+	maxBatch        int
+	shutdownTimeout time.Duration
+	logFormat       string
+	logLevel        slog.Level
+}
+
+func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
+	fs := newFlagSet("serve", "[flags]", stderr)
+	var cf classifierFlags
+	cf.register(fs)
+	cfg := serveConfig{}
+	fs.StringVar(&cfg.grpcAddr, "grpc-addr", ":50051", "`HOST:PORT` to serve the gRPC API, health and reflection on (port 0 picks one)")
+	fs.StringVar(&cfg.httpAddr, "http-addr", ":9090", "`HOST:PORT` to serve Prometheus /metrics and /healthz on (port 0 picks one)")
+	fs.IntVar(&cfg.maxBatch, "max-batch", DefaultMaxBatch, "most messages one ClassifyBatch call may carry")
+	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight calls may take before they are cut off")
+	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text|json (message text is never logged)")
+	fs.TextVar(&cfg.logLevel, "log-level", slog.LevelInfo, "log level: debug|info|warn|error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "kasuhara serve: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	if cfg.maxBatch <= 0 {
+		return fmt.Errorf("--max-batch %d, want > 0", cfg.maxBatch)
+	}
+	log, err := newLogger(stderr, cfg.logFormat, cfg.logLevel)
+	if err != nil {
+		return err
+	}
+	c, err := cf.build(nil)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, c, log)
+}
+
+func newLogger(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: level}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q, want text|json", format)
+}
+
+// server is the running service: the gRPC server with its health service,
+// and the HTTP server for metrics.
+type server struct {
+	grpc   *grpc.Server
+	health *health.Server
+	http   *http.Server
+	log    *slog.Logger
+}
+
+// newServer builds the gRPC and HTTP servers around the current
+// classifier, registering every metric on reg.
+func newServer(reg *prometheus.Registry, current *atomic.Pointer[classifier.Classifier], maxBatch int, log *slog.Logger) *server {
+	m := newMetrics(reg)
+	m.setLexicon(current.Load().Lexicon())
+	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
+		grpcprom.WithHistogramBuckets([]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5})))
+	reg.MustRegister(grpcMetrics,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	panics := prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "kasuhara", Subsystem: "grpc", Name: "panics_recovered_total",
+		Help: "Panics in gRPC handlers, recovered and answered Internal.",
+	})
+	reg.MustRegister(panics)
+	onPanic := recovery.WithRecoveryHandler(func(p any) error {
+		panics.Inc()
+		log.Error("panic in gRPC handler", "panic", fmt.Sprint(p))
+		return status.Error(codes.Internal, "internal error")
+	})
+	gs := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(grpcMetrics.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(onPanic)),
+		grpc.ChainStreamInterceptor(grpcMetrics.StreamServerInterceptor(), recovery.StreamServerInterceptor(onPanic)),
+	)
+	kasuharav1.RegisterClassifierServer(gs, &classifierServer{current: current, metrics: m, maxBatch: maxBatch, log: log})
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+	grpcMetrics.InitializeMetrics(gs)
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus(kasuharav1.Classifier_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		resp, err := hs.Check(r.Context(), &healthpb.HealthCheckRequest{})
+		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			http.Error(w, "not serving", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	return &server{
+		grpc: gs, health: hs, log: log,
+		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
+	}
+}
+
+// serve runs until ctx ends, then shuts down: health NOT_SERVING first, a
+// graceful gRPC stop bounded by cfg.shutdownTimeout (then a hard stop), and
+// the HTTP server last so metrics stay scrapeable while calls drain.
+func serve(ctx context.Context, cfg serveConfig, c *classifier.Classifier, log *slog.Logger) error {
+	var current atomic.Pointer[classifier.Classifier]
+	current.Store(c)
+	srv := newServer(prometheus.NewRegistry(), &current, cfg.maxBatch, log)
+
+	grpcLis, err := net.Listen("tcp", cfg.grpcAddr)
+	if err != nil {
+		return fmt.Errorf("listen --grpc-addr: %w", err)
+	}
+	httpLis, err := net.Listen("tcp", cfg.httpAddr)
+	if err != nil {
+		grpcLis.Close()
+		return fmt.Errorf("listen --http-addr: %w", err)
+	}
+	log.Info("serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String(),
+		"lexicon_version", c.Lexicon().Version, "entries", len(c.Lexicon().Entries))
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.grpc.Serve(grpcLis); err != nil {
+			return fmt.Errorf("serve grpc: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := srv.http.Serve(httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		srv.shutdown(cfg.shutdownTimeout)
+		return nil
+	})
+	err = g.Wait()
+	if err == nil {
+		log.Info("stopped")
+	}
+	return err
+}
+
+func (s *server) shutdown(timeout time.Duration) {
+	s.log.Info("shutting down", "timeout", timeout)
+	s.health.Shutdown() // every service NOT_SERVING: balancers stop sending
+	stopped := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(stopped)
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-stopped:
+	case <-timer.C:
+		s.log.Warn("graceful stop timed out; cutting off remaining calls")
+		s.grpc.Stop()
+		<-stopped
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := s.http.Shutdown(ctx); err != nil {
+		s.log.Warn("http shutdown", "err", err)
+		s.http.Close()
+	}
+}

@@ -36,6 +36,14 @@ type token struct {
 	// particle is set for case and binding particles (を, が, は, ...), which
 	// patterns may leave out or put in.
 	particle bool
+	// kana is set when the surface is all kana: such a token may be a word
+	// written phonetically (ころす, コロス) and also matches by reading.
+	kana bool
+	noun bool
+	// reading is the folded reading of the surface (カタカナ → ひらがな).
+	reading string
+	// spelling is the folded surface.
+	spelling string
 	pos      string // part of speech with subclasses, comma-joined
 	form     string // conjugation form (活用形), "*" when none
 	start    int    // rune offsets in the normalised text
@@ -59,8 +67,9 @@ type analysis struct {
 	tokens []token
 }
 
-func (a *Analyzer) analyze(s string) *analysis {
-	nt := normalize(s)
+// analyze normalises s (with the lexicon's substitutions) and tokenises it.
+func (a *Analyzer) analyze(s string, subs *substitutions) *analysis {
+	nt := normalize(s, subs)
 	ks := a.tok.Tokenize(string(nt.runes))
 	toks := make([]token, 0, len(ks))
 	sentence := 0
@@ -85,6 +94,13 @@ func (a *Analyzer) analyze(s string) *analysis {
 		}
 		if feature(f, 0) == "助詞" && (feature(f, 1) == "格助詞" || feature(f, 1) == "係助詞") {
 			t.particle = true
+		}
+		t.noun = feature(f, 0) == "名詞"
+		t.kana = allKana(k.Surface)
+		t.spelling = fold(k.Surface)
+		t.reading = t.spelling
+		if r := feature(f, 7); r != "*" {
+			t.reading = fold(r)
 		}
 		toks = append(toks, t)
 		if isSentenceEnd(k.Surface) {
@@ -168,6 +184,16 @@ func isSentenceEnd(s string) bool {
 		return true
 	}
 	return strings.ContainsRune(s, '\n')
+}
+
+// allKana reports whether s is kana (and prolonged-sound marks) only.
+func allKana(s string) bool {
+	for _, r := range s {
+		if !isHiragana(r) && !isKatakana(r) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // symbolic reports whether s is only punctuation, symbols and spaces.

@@ -157,8 +157,9 @@ type Classifier struct {
 	lex     *lexicon.Set
 	an      *Analyzer
 	opts    Options
-	index   map[string][]*pattern // by the keys of a pattern's first word
+	index   map[string][]*pattern // by the lookups of a pattern's first word
 	entries []lexicon.Entry
+	subs    *substitutions
 }
 
 // New compiles every phrase of lex. A phrase that cannot match (no words, a
@@ -174,16 +175,25 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 		}
 		opts.Analyzer = a
 	}
-	c := &Classifier{lex: lex, an: opts.Analyzer, opts: opts, index: map[string][]*pattern{}, entries: lex.Entries}
+	pairs := make([][2]string, len(lex.Substitutions))
+	for i, s := range lex.Substitutions {
+		pairs[i] = [2]string{s.From, s.To}
+	}
+	c := &Classifier{lex: lex, an: opts.Analyzer, opts: opts, index: map[string][]*pattern{}, entries: lex.Entries,
+		subs: newSubstitutions(pairs)}
 	var errs []error
 	add := func(phrase string, owner int, pos lexicon.Position) {
-		p, err := c.an.compile(phrase, owner)
+		p, err := c.an.compile(phrase, owner, c.subs)
 		if err != nil {
 			errs = append(errs, &lexicon.Error{Pos: pos, Msg: err.Error()})
 			return
 		}
-		for _, k := range p.elems[0].keys {
-			c.index[k] = append(c.index[k], p)
+		seen := map[string]bool{}
+		for _, k := range p.elems[0].lookups() {
+			if !seen[k] {
+				seen[k] = true
+				c.index[k] = append(c.index[k], p)
+			}
 		}
 	}
 	for i, e := range lex.Entries {
@@ -246,7 +256,7 @@ func (c *Classifier) classify(text string) (Result, *analysis, error) {
 	if err := c.Validate(text); err != nil {
 		return Result{}, nil, err
 	}
-	an := c.an.analyze(text)
+	an := c.an.analyze(text, c.subs)
 	hits := c.find(an.tokens)
 	return c.decide(text, an, hits), an, nil
 }
@@ -255,12 +265,18 @@ func (c *Classifier) classify(text string) (Result, *analysis, error) {
 // category only the heaviest of matches that overlap.
 func (c *Classifier) find(toks []token) []hit {
 	var hits, allowed []hit
+	var tried []*pattern
+	var lookups []string
 	for i := range toks {
-		for ki, k := range toks[i].keys {
+		tried = tried[:0]
+		t := &toks[i]
+		lookups = append(append(lookups[:0], t.keys...), t.reading, t.spelling)
+		for _, k := range lookups {
 			for _, p := range c.index[k] {
-				if ki > 0 && p.elems[0].matchesAnyKey(toks[i].keys[:ki]) {
-					continue // already tried under an earlier key
+				if containsPattern(tried, p) {
+					continue // already tried under another lookup
 				}
+				tried = append(tried, p)
 				end, ok := p.matchAt(toks, i)
 				if !ok {
 					continue
@@ -378,12 +394,10 @@ func (c *Classifier) decide(text string, an *analysis, hits []hit) Result {
 // round keeps scores to 4 decimals so that 0.7499999 does not miss 0.75.
 func round(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
-func (e *element) matchesAnyKey(keys []string) bool {
-	for _, k := range keys {
-		for _, ek := range e.keys {
-			if k == ek {
-				return true
-			}
+func containsPattern(l []*pattern, p *pattern) bool {
+	for _, x := range l {
+		if x == p {
+			return true
 		}
 	}
 	return false

@@ -1,7 +1,10 @@
 package classifier
 
 import (
+	"sort"
+	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -28,29 +31,290 @@ func (t *normText) origSpan(a, b int) span {
 	return span{t.src[a].start, t.src[b-1].end}
 }
 
-// normalize applies NFKC, segment by segment so that every output rune can
-// be traced to its input, then lower-cases letters. s must be valid UTF-8.
-func normalize(s string) *normText {
+func (t *normText) push(r rune, sp span) {
+	t.runes = append(t.runes, r)
+	t.src = append(t.src, sp)
+}
+
+// normalize reads text the way abusive customers write it. In order:
+//
+//  1. NFKC, segment by segment so every output rune traces to its input
+//     (half-width ｶﾀｶﾅ, full-width ＡＢＣ), then lower case;
+//  2. lookalikes inside katakana: 口→ロ, 工→エ, 力→カ, 夕→タ, 卜→ト, 二→ニ,
+//     八→ハ, 一→ー (コ口ス is コロス);
+//  3. separators inserted inside Japanese words are dropped: spaces, dots,
+//     middle dots, zero-width and other format characters between kana or
+//     kanji (し ね, 死.ね, む の う);
+//  4. stretching is squeezed: a character repeated three or more times
+//     becomes one (しねええええ), and ー or 〜 stretching hiragana is dropped
+//     (ばーーか, バ〜〜カ);
+//  5. katakana written as a verb stem before hiragana okurigana becomes
+//     hiragana (コロされ, ｺﾛしてやる), so the dictionary can read the verb;
+//  6. the substitution table (氏ね→死ね, 56す→殺す, ...), longest first.
+//
+// s must be valid UTF-8.
+func normalize(s string, subs *substitutions) *normText {
+	t := nfkc(s)
+	t = lookalikes(t)
+	t = dropSeparators(t)
+	t = squeeze(t)
+	t = kanaStems(t)
+	return subs.apply(t)
+}
+
+func nfkc(s string) *normText {
 	t := &normText{runes: make([]rune, 0, len(s)/2), src: make([]span, 0, len(s)/2)}
 	var it norm.Iter
 	it.InitString(norm.NFKC, s)
-	orig := 0 // rune offset in s of the current segment
-	byteOff := 0
+	orig, byteOff := 0, 0
 	for !it.Done() {
 		seg := it.Next()
-		// The iterator consumed s[byteOff:it.Pos()]; count its runes.
 		next := it.Pos()
-		n := 0
-		for range s[byteOff:next] {
-			n++
-		}
+		n := utf8.RuneCountInString(s[byteOff:next])
 		sp := span{orig, orig + n}
 		for _, r := range string(seg) {
-			t.runes = append(t.runes, unicode.ToLower(r))
-			t.src = append(t.src, sp)
+			t.push(unicode.ToLower(r), sp)
 		}
 		orig += n
 		byteOff = next
 	}
 	return t
+}
+
+func isKatakana(r rune) bool { return r >= 'ァ' && r <= 'ヺ' || r == 'ー' }
+func isHiragana(r rune) bool { return r >= 'ぁ' && r <= 'ゖ' }
+func isKanji(r rune) bool {
+	return unicode.Is(unicode.Han, r) || r == '々' || r == '〇'
+}
+func isJapanese(r rune) bool { return isKatakana(r) || isHiragana(r) || isKanji(r) }
+
+// lookalikeKatakana maps kanji and signs that look like katakana.
+var lookalikeKatakana = map[rune]rune{
+	'口': 'ロ', '工': 'エ', '力': 'カ', '夕': 'タ', '卜': 'ト', '二': 'ニ', '八': 'ハ', '一': 'ー', 'へ': 'ヘ',
+}
+
+func lookalikes(t *normText) *normText {
+	for i, r := range t.runes {
+		k, ok := lookalikeKatakana[r]
+		if !ok || i == 0 || i+1 >= len(t.runes) {
+			continue
+		}
+		if isKatakana(t.runes[i-1]) && t.runes[i-1] != 'ー' && isKatakana(t.runes[i+1]) && t.runes[i+1] != 'ー' {
+			t.runes[i] = k
+		}
+	}
+	return t
+}
+
+// isSeparator reports characters customers insert to break up a word.
+func isSeparator(r rune) bool {
+	switch r {
+	case ' ', '　', '.', '・', '·', '_', '*', '/', '\t', '-', '+', '|', '｜', '‐', '−':
+		return true
+	}
+	return unicode.Is(unicode.Cf, r) // zero-width space, joiners, direction marks
+}
+
+func dropSeparators(t *normText) *normText {
+	out := &normText{runes: t.runes[:0:0], src: t.src[:0:0]}
+	for i := 0; i < len(t.runes); i++ {
+		r := t.runes[i]
+		if !isSeparator(r) {
+			out.push(r, t.src[i])
+			continue
+		}
+		j := i
+		for j < len(t.runes) && isSeparator(t.runes[j]) {
+			j++
+		}
+		// Drop a run of separators between two Japanese characters, and
+		// format characters anywhere; keep the rest (English needs spaces).
+		between := i > 0 && j < len(t.runes) && isJapanese(t.runes[i-1]) && isJapanese(t.runes[j])
+		for k := i; k < j; k++ {
+			if !between && !unicode.Is(unicode.Cf, t.runes[k]) {
+				out.push(t.runes[k], t.src[k])
+			}
+		}
+		i = j - 1
+	}
+	return out
+}
+
+func isStretch(r rune) bool { return r == 'ー' || r == '〜' || r == '~' || r == '～' }
+
+func squeeze(t *normText) *normText {
+	out := &normText{runes: t.runes[:0:0], src: t.src[:0:0]}
+	n := len(t.runes)
+	for i := 0; i < n; {
+		r := t.runes[i]
+		j := i + 1
+		for j < n && t.runes[j] == r {
+			j++
+		}
+		p := prev(t.runes, i)
+		switch {
+		case isStretch(r) && isHiragana(p),
+			// ばーか, しね〜: stretching hiragana adds nothing.
+			r != 'ー' && isStretch(r) && isKatakana(p),
+			// バ〜カ
+			isHiragana(p) && stretchesVowel(p, r, j-i):
+			// しねええ, ばかぁぁ: a vowel stretching the kana before it.
+			// The kana before absorbs the stretch, so spans include it.
+			out.src[len(out.src)-1].end = t.src[j-1].end
+		case j-i >= 3 && !unicode.IsDigit(r):
+			out.push(r, span{t.src[i].start, t.src[j-1].end})
+		default:
+			for k := i; k < j; k++ {
+				out.push(t.runes[k], t.src[k])
+			}
+		}
+		i = j
+	}
+	return out
+}
+
+func prev(rs []rune, i int) rune {
+	if i == 0 {
+		return 0
+	}
+	return rs[i-1]
+}
+
+// hiraganaRows lists hiragana by vowel: a, i, u, e, o.
+var hiraganaRows = [5]string{
+	"あかがさざただなはばぱまやらわゃ",
+	"いきぎしじちぢにひびぴみり",
+	"うくぐすずつづぬふぶぷむゆるゅ",
+	"えけげせぜてでねへべぺめれ",
+	"おこごそぞとどのほぼぽもよろを",
+}
+
+const plainVowels, smallVowels = "あいうえお", "ぁぃぅぇぉ"
+
+// stretchesVowel reports whether a run of n vowel r after kana p is
+// stretching: small vowels always are; plain ones when the run is two or
+// more and repeats p's own vowel (ねええ, but not かいい or ええ alone).
+func stretchesVowel(p, r rune, n int) bool {
+	for v := 0; v < 5; v++ {
+		if r == []rune(smallVowels)[v] {
+			return true
+		}
+		if r == []rune(plainVowels)[v] {
+			return n >= 2 && strings.ContainsRune(hiraganaRows[v]+plainVowels[v*3:v*3+3], p)
+		}
+	}
+	return false
+}
+
+// kanaStems turns a short katakana run that is directly followed by
+// hiragana okurigana into hiragana: コロされ → ころされ, ムカつく → むかつく.
+// Runs followed by a particle (カードが, シネよ) are left alone: there the
+// katakana is a word of its own.
+func kanaStems(t *normText) *normText {
+	rs := t.runes
+	for i := 0; i < len(rs); {
+		if !isKatakana(rs[i]) || rs[i] == 'ー' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(rs) && isKatakana(rs[j]) {
+			j++
+		}
+		startsWord := i == 0 || !isKatakana(rs[i-1]) && !isKanji(rs[i-1])
+		if startsWord && j-i <= 3 && j < len(rs) && isHiragana(rs[j]) && !particleStart(rs[j:]) {
+			for k := i; k < j; k++ {
+				if rs[k] != 'ー' {
+					rs[k] -= 'ァ' - 'ぁ'
+				}
+			}
+		}
+		i = j
+	}
+	return t
+}
+
+// particleStart reports whether rs starts with a particle or copula that
+// commonly follows a katakana noun.
+func particleStart(rs []rune) bool {
+	switch rs[0] {
+	case 'が', 'を', 'に', 'は', 'の', 'で', 'と', 'も', 'へ', 'や', 'か', 'よ', 'ね', 'な', 'じ', 'だ', 'ぞ', 'わ', 'っ':
+		return true
+	}
+	return false
+}
+
+// substitution replaces an obfuscated spelling.
+type substitution struct {
+	from []rune
+	to   []rune
+}
+
+// substitutions is a compiled substitution table, indexed by first rune,
+// longest first.
+type substitutions struct {
+	byFirst map[rune][]substitution
+}
+
+func newSubstitutions(pairs [][2]string) *substitutions {
+	s := &substitutions{byFirst: map[rune][]substitution{}}
+	for _, p := range pairs {
+		from := normalize(p[0], nil).runes
+		to := normalize(p[1], nil).runes
+		if len(from) == 0 {
+			continue
+		}
+		s.byFirst[from[0]] = append(s.byFirst[from[0]], substitution{from, to})
+	}
+	for _, l := range s.byFirst {
+		sort.SliceStable(l, func(i, j int) bool { return len(l[i].from) > len(l[j].from) })
+	}
+	return s
+}
+
+func (s *substitutions) apply(t *normText) *normText {
+	if s == nil || len(s.byFirst) == 0 {
+		return t
+	}
+	var out *normText
+	for i := 0; i < len(t.runes); {
+		var hit *substitution
+		for k, c := range s.byFirst[t.runes[i]] {
+			if hasPrefix(t.runes[i:], c.from) {
+				hit = &s.byFirst[t.runes[i]][k]
+				break
+			}
+		}
+		if hit == nil {
+			if out != nil {
+				out.push(t.runes[i], t.src[i])
+			}
+			i++
+			continue
+		}
+		if out == nil {
+			out = &normText{runes: append([]rune(nil), t.runes[:i]...), src: append([]span(nil), t.src[:i]...)}
+		}
+		sp := span{t.src[i].start, t.src[i+len(hit.from)-1].end}
+		for _, r := range hit.to {
+			out.push(r, sp)
+		}
+		i += len(hit.from)
+	}
+	if out == nil {
+		return t
+	}
+	return out
+}
+
+func hasPrefix(rs, p []rune) bool {
+	if len(rs) < len(p) {
+		return false
+	}
+	for i := range p {
+		if rs[i] != p[i] {
+			return false
+		}
+	}
+	return true
 }

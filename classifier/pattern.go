@@ -18,6 +18,14 @@ type element struct {
 	imperative bool     // the message token must be a command
 	optional   bool     // a particle the message may leave out
 	surface    string   // as written, for messages about the pattern
+	// readings are the folded readings of keys: a message token written in
+	// kana matches by them (ころす, コロス for 殺す).
+	readings []string
+	// spelling is the folded reading of the pattern's own surface: a kana
+	// message token spelt the same matches in any mood (シネ for 死ね).
+	spelling string
+	kana     bool // the pattern word is written in kana
+	noun     bool
 }
 
 // pattern is a phrase compiled through the analyzer. owner is the index of
@@ -28,7 +36,7 @@ type pattern struct {
 }
 
 // compile analyses phrase the way messages are analysed.
-func (a *Analyzer) compile(phrase string, owner int) (*pattern, error) {
+func (a *Analyzer) compile(phrase string, owner int, subs *substitutions) (*pattern, error) {
 	for _, g := range gapMarks[1:] {
 		phrase = strings.ReplaceAll(phrase, g, gapMarks[0])
 	}
@@ -37,12 +45,19 @@ func (a *Analyzer) compile(phrase string, owner int) (*pattern, error) {
 		if i > 0 {
 			p.elems = append(p.elems, element{gap: true, surface: gapMarks[0]})
 		}
-		an := a.analyze(part)
+		an := a.analyze(part, subs)
 		for _, t := range an.tokens {
 			if strings.HasPrefix(t.pos, "記号") {
 				continue // punctuation in a pattern is decoration
 			}
-			p.elems = append(p.elems, element{keys: t.keys, imperative: t.imperative, optional: t.particle, surface: t.surface})
+			e := element{keys: t.keys, imperative: t.imperative, optional: t.particle, surface: t.surface,
+				spelling: t.reading, kana: t.kana, noun: t.noun}
+			for _, k := range t.keys {
+				if r := a.reading(k); r != "" && r != k {
+					e.readings = append(e.readings, r)
+				}
+			}
+			p.elems = append(p.elems, e)
 		}
 	}
 	// Leading and trailing particles are optional anyway; drop them so a
@@ -67,16 +82,61 @@ func (a *Analyzer) compile(phrase string, owner int) (*pattern, error) {
 	return p, nil
 }
 
+// lookups are the strings a pattern whose first word is e is indexed by.
+func (e *element) lookups() []string {
+	l := append(append([]string{}, e.keys...), e.readings...)
+	return append(l, e.spelling)
+}
+
+// matches reports whether message token t is an instance of e:
+//   - by lemma (every conjugation), in the command mood if e is one;
+//   - a kana token by the reading of e's lemma (ころして for 殺す);
+//   - a kana token spelt as e is written, in any mood (シネ for 死ね);
+//   - a noun written in kanji, by its reading, when e is a kana noun
+//     (馬鹿 for バカ).
 func (e *element) matches(t *token) bool {
-	if e.imperative && !t.imperative {
-		return false
+	mood := !e.imperative || t.imperative
+	switch {
+	case mood && anyIn(e.keys, t.keys):
+		return true
+	case !t.kana:
+		return mood && e.kana && e.noun && t.noun && contains(e.keys, t.reading)
+	case mood && anyIn(e.readings, t.keys):
+		return true
 	}
-	for _, k := range e.keys {
-		if t.hasKey(k) {
+	return t.spelling == e.spelling
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
 			return true
 		}
 	}
 	return false
+}
+
+func anyIn(a, b []string) bool {
+	for _, x := range a {
+		if contains(b, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// reading returns the folded reading of a lemma as the dictionary reads
+// it on its own, or "".
+func (a *Analyzer) reading(lemma string) string {
+	var b strings.Builder
+	for _, k := range a.tok.Tokenize(lemma) {
+		r, ok := k.FeatureAt(7)
+		if !ok || r == "*" {
+			return ""
+		}
+		b.WriteString(r)
+	}
+	return fold(b.String())
 }
 
 // matchAt reports the end (exclusive token index) of a match of p that

@@ -14,6 +14,8 @@
 //	    counter_examples: [殺虫剤はありますか]
 //	allow:
 //	  - 死ぬほど
+//	substitutions:
+//	  - {from: 氏ね, to: 死ね}
 //
 // Load validates everything (unknown keys, categories, weights, duplicates)
 // and returns an immutable Set. Patterns are written as natural Japanese;
@@ -105,6 +107,12 @@ type Allow struct {
 	Pos    Position
 }
 
+// Substitution rewrites an obfuscated spelling before tokenising (氏ね → 死ね).
+type Substitution struct {
+	From, To string
+	Pos      Position
+}
+
 // File is one loaded lexicon file.
 type File struct {
 	Name        string
@@ -118,8 +126,9 @@ type Set struct {
 	// version wherever they are loaded.
 	Version string
 	Files   []File
-	Entries []Entry
-	Allow   []Allow
+	Entries       []Entry
+	Allow         []Allow
+	Substitutions []Substitution
 }
 
 // Count returns the number of entries per category.
@@ -193,11 +202,9 @@ func Load(fsys fs.FS) (*Set, error) {
 		}
 		fmt.Fprintf(h, "%s\x00%d\x00", path.Base(name), len(data))
 		h.Write(data)
-		f, entries, allow, ferrs := parseFile(name, data)
+		f, ferrs := parseFile(name, data, s)
 		errs = append(errs, ferrs...)
 		s.Files = append(s.Files, f)
-		s.Entries = append(s.Entries, entries...)
-		s.Allow = append(s.Allow, allow...)
 	}
 	errs = append(errs, checkDuplicates(s)...)
 	if len(errs) > 0 {
@@ -208,7 +215,7 @@ func Load(fsys fs.FS) (*Set, error) {
 }
 
 // checkDuplicates reports phrases written twice in one category, and allow
-// phrases written twice.
+// phrases and substitutions written twice.
 func checkDuplicates(s *Set) []error {
 	var errs []error
 	type key struct {
@@ -233,6 +240,14 @@ func checkDuplicates(s *Set) []error {
 			continue
 		}
 		allowSeen[a.Phrase] = a.Pos
+	}
+	subSeen := map[string]Position{}
+	for _, sub := range s.Substitutions {
+		if first, ok := subSeen[sub.From]; ok {
+			errs = append(errs, &Error{sub.Pos, fmt.Sprintf("duplicate substitution from %q, first at %s", sub.From, first)})
+			continue
+		}
+		subSeen[sub.From] = sub.Pos
 	}
 	return errs
 }

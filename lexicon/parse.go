@@ -27,31 +27,34 @@ func (p *parser) errf(n *yaml.Node, format string, args ...any) {
 
 func (p *parser) pos(n *yaml.Node) Position { return Position{p.file, n.Line} }
 
-var fileKeys = []string{"category", "description", "entries", "allow"}
+var fileKeys = []string{"category", "description", "entries", "allow", "substitutions"}
+var substitutionKeys = []string{"from", "to"}
 var entryKeys = []string{"pattern", "weight", "variants", "note", "examples", "counter_examples"}
 
-func parseFile(name string, data []byte) (File, []Entry, []Allow, []error) {
+// parseFile parses one file into f, adding its entries, allow phrases and
+// substitutions to s.
+func parseFile(name string, data []byte, s *Set) (File, []error) {
 	p := &parser{file: name}
 	f := File{Name: name}
 	if !utf8.Valid(data) {
 		p.errf(&yaml.Node{Line: 1}, "file is not valid UTF-8")
-		return f, nil, nil, p.errs
+		return f, p.errs
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		p.errs = append(p.errs, &Error{Position{name, yamlErrLine(err)}, "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")})
-		return f, nil, nil, p.errs
+		return f, p.errs
 	}
 	if len(doc.Content) == 0 {
 		p.errf(&yaml.Node{Line: 1}, "empty file; expect a mapping with %s", strings.Join(fileKeys, ", "))
-		return f, nil, nil, p.errs
+		return f, p.errs
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
 		p.errf(root, "top level is a %s; expect a mapping with %s", kindName(root), strings.Join(fileKeys, ", "))
-		return f, nil, nil, p.errs
+		return f, p.errs
 	}
-	var entriesNode, allowNode, categoryNode *yaml.Node
+	var entriesNode, allowNode, subsNode, categoryNode *yaml.Node
 	p.mapping(root, fileKeys, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "category":
@@ -68,33 +71,40 @@ func parseFile(name string, data []byte) (File, []Entry, []Allow, []error) {
 			entriesNode = v
 		case "allow":
 			allowNode = v
+		case "substitutions":
+			subsNode = v
 		}
 	})
-	var entries []Entry
 	if entriesNode != nil {
 		if categoryNode == nil {
 			p.errf(entriesNode, "entries without a category; add category: %s", categoryList())
 		}
 		for _, n := range p.seq(entriesNode, "entries") {
 			if e, ok := p.entry(n, f.Category); ok {
-				entries = append(entries, e)
+				s.Entries = append(s.Entries, e)
 			}
 		}
 	} else if categoryNode != nil {
 		p.errf(categoryNode, "category without entries")
 	}
-	var allow []Allow
 	if allowNode != nil {
 		for _, n := range p.seq(allowNode, "allow") {
-			if s, ok := p.phrase(n, "allow phrase"); ok {
-				allow = append(allow, Allow{Phrase: s, Pos: p.pos(n)})
+			if ph, ok := p.phrase(n, "allow phrase"); ok {
+				s.Allow = append(s.Allow, Allow{Phrase: ph, Pos: p.pos(n)})
 			}
 		}
 	}
-	if entriesNode == nil && allowNode == nil {
-		p.errf(root, "nothing to load; expect entries (with a category) or allow")
+	if subsNode != nil {
+		for _, n := range p.seq(subsNode, "substitutions") {
+			if sub, ok := p.substitution(n); ok {
+				s.Substitutions = append(s.Substitutions, sub)
+			}
+		}
 	}
-	return f, entries, allow, p.errs
+	if entriesNode == nil && allowNode == nil && subsNode == nil {
+		p.errf(root, "nothing to load; expect entries (with a category), allow or substitutions")
+	}
+	return f, p.errs
 }
 
 func (p *parser) entry(n *yaml.Node, c Category) (Entry, bool) {
@@ -127,6 +137,27 @@ func (p *parser) entry(n *yaml.Node, c Category) (Entry, bool) {
 		p.errf(n, "entry %q has no weight; expect a number in [0,1]", e.Pattern)
 	}
 	return e, len(p.errs) == before
+}
+
+func (p *parser) substitution(n *yaml.Node) (Substitution, bool) {
+	sub := Substitution{Pos: p.pos(n)}
+	if n.Kind != yaml.MappingNode {
+		p.errf(n, "substitution is a %s; expect a mapping with from, to", kindName(n))
+		return sub, false
+	}
+	before := len(p.errs)
+	p.mapping(n, substitutionKeys, func(key string, _, v *yaml.Node) {
+		switch key {
+		case "from":
+			sub.From, _ = p.phrase(v, "from")
+		case "to":
+			sub.To, _ = p.phrase(v, "to")
+		}
+	})
+	if (sub.From == "" || sub.To == "") && len(p.errs) == before {
+		p.errf(n, "substitution needs both from and to")
+	}
+	return sub, len(p.errs) == before
 }
 
 // mapping calls fn for each key of n, reporting unknown and repeated keys.

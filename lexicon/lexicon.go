@@ -124,8 +124,8 @@ type File struct {
 type Set struct {
 	// Version is a content hash of every file: the same files give the same
 	// version wherever they are loaded.
-	Version string
-	Files   []File
+	Version       string
+	Files         []File
 	Entries       []Entry
 	Allow         []Allow
 	Substitutions []Substitution

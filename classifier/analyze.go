@@ -48,7 +48,8 @@ type token struct {
 	form     string // conjugation form (活用形), "*" when none
 	start    int    // rune offsets in the normalised text
 	end      int
-	sentence int // index of the sentence the token belongs to
+	sentence int  // index of the sentence the token belongs to
+	quoted   bool // inside 「」, 『』, “” or ""
 }
 
 // hasKey reports whether any of t's keys is k.
@@ -72,7 +73,8 @@ func (a *Analyzer) analyze(s string, subs *substitutions) *analysis {
 	nt := normalize(s, subs)
 	ks := a.tok.Tokenize(string(nt.runes))
 	toks := make([]token, 0, len(ks))
-	sentence := 0
+	sentence, depth := 0, 0
+	ascii := false // inside an ASCII "..." pair
 	for _, k := range ks {
 		if k.Class == tokenizer.DUMMY || k.Surface == "" {
 			continue
@@ -102,6 +104,19 @@ func (a *Analyzer) analyze(s string, subs *substitutions) *analysis {
 		if r := feature(f, 7); r != "*" {
 			t.reading = fold(r)
 		}
+		for _, r := range k.Surface {
+			switch r {
+			case '「', '『', '“', '《', '〈', '【':
+				depth++
+			case '」', '』', '”', '》', '〉', '】':
+				if depth > 0 {
+					depth--
+				}
+			case '"':
+				ascii = !ascii
+			}
+		}
+		t.quoted = depth > 0 || ascii
 		toks = append(toks, t)
 		if isSentenceEnd(k.Surface) {
 			sentence++

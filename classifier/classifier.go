@@ -133,8 +133,11 @@ type Match struct {
 	// Start and End are half-open offsets in Unicode code points of the
 	// original text.
 	Start, End int
-	// Weight is what the match counts toward its category.
+	// Weight is what the match counts toward its category: the entry's
+	// weight as its context modified it.
 	Weight float64
+	// Modifiers say why Weight differs from the entry's weight.
+	Modifiers []Modifier
 	// Source is where the entry is written.
 	Source lexicon.Position
 }
@@ -250,6 +253,7 @@ type hit struct {
 	entry      int
 	start, end int // token indexes, half-open
 	weight     float64
+	mods       []Modifier
 }
 
 func (c *Classifier) classify(text string) (Result, *analysis, error) {
@@ -286,7 +290,8 @@ func (c *Classifier) find(toks []token) []hit {
 					allowed = append(allowed, h)
 					continue
 				}
-				h.weight = c.entries[p.owner].Weight
+				e := &c.entries[p.owner]
+				h.mods, h.weight = contextOf(toks, i, end, e.Weight, e.Category.Harassment())
 				hits = append(hits, h)
 			}
 		}
@@ -361,7 +366,7 @@ func (c *Classifier) decide(text string, an *analysis, hits []hit) Result {
 		sp := an.text.origSpan(an.tokens[h.start].start, an.tokens[h.end-1].end)
 		r.Matches = append(r.Matches, Match{
 			Category: e.Category, Entry: e.Pattern, Text: string(orig[sp.start:sp.end]),
-			Start: sp.start, End: sp.end, Weight: h.weight, Source: e.Pos,
+			Start: sp.start, End: sp.end, Weight: round(h.weight), Modifiers: h.mods, Source: e.Pos,
 		})
 	}
 	notH := 1.0

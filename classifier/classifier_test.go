@@ -181,13 +181,13 @@ func TestOverlappingMatchesInOneCategoryCountOnce(t *testing.T) {
 	c := newTest(t, map[string]string{"t.yaml": `category: threat
 entries:
   - {pattern: 殺す, weight: 0.6}
-  - {pattern: 殺してやる, weight: 0.7}
+  - {pattern: 殺してやる, weight: 0.9}
 `}, Options{})
 	r, err := c.Classify("殺してやる")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Matches) != 1 || r.Matches[0].Entry != "殺してやる" || r.Score != 0.7 {
+	if len(r.Matches) != 1 || r.Matches[0].Entry != "殺してやる" || r.Score != 0.9 {
 		t.Errorf("got %+v score %v; want only the heavier 殺してやる", r.Matches, r.Score)
 	}
 }

@@ -25,12 +25,13 @@ type resultJSON struct {
 }
 
 type matchJSON struct {
-	Category string  `json:"category"`
-	Entry    string  `json:"entry"`
-	Text     string  `json:"text"`
-	Start    int     `json:"start"`
-	End      int     `json:"end"`
-	Weight   float64 `json:"weight"`
+	Category  string   `json:"category"`
+	Entry     string   `json:"entry"`
+	Text      string   `json:"text"`
+	Start     int      `json:"start"`
+	End       int      `json:"end"`
+	Weight    float64  `json:"weight"`
+	Modifiers []string `json:"modifiers,omitempty"`
 }
 
 func toJSON(id json.RawMessage, r classifier.Result) resultJSON {
@@ -42,7 +43,7 @@ func toJSON(id json.RawMessage, r classifier.Result) resultJSON {
 		out.Categories[string(c)] = s
 	}
 	for _, m := range r.Matches {
-		out.Matches = append(out.Matches, matchJSON{string(m.Category), m.Entry, m.Text, m.Start, m.End, m.Weight})
+		out.Matches = append(out.Matches, matchJSON{string(m.Category), m.Entry, m.Text, m.Start, m.End, m.Weight, modifierNames(m.Modifiers)})
 	}
 	return out
 }

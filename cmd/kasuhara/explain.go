@@ -65,7 +65,11 @@ func writeExplanation(w io.Writer, x classifier.Explanation) error {
 		fmt.Fprintln(tw, "  (none)")
 	}
 	for _, m := range x.Matches {
-		fmt.Fprintf(tw, "  [%d,%d)\t%q\t%s\t%q\tweight %.2f\t%s\n", m.Start, m.End, m.Text, m.Category, m.Entry, m.Weight, m.Source)
+		mods := ""
+		if len(m.Modifiers) > 0 {
+			mods = " (" + strings.Join(modifierNames(m.Modifiers), ", ") + ")"
+		}
+		fmt.Fprintf(tw, "  [%d,%d)\t%q\t%s\t%q\tweight %.2f%s\t%s\n", m.Start, m.End, m.Text, m.Category, m.Entry, m.Weight, mods, m.Source)
 	}
 	fmt.Fprintln(tw, "\ntokens:\n  span\tsurface\tlemma\tpart of speech\tform\tsentence")
 	for _, t := range x.Tokens {

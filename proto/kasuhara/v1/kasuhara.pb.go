@@ -239,8 +239,12 @@ type Match struct {
 	// Half-open offsets in Unicode code points of the request text.
 	Start int32 `protobuf:"varint,4,opt,name=start,proto3" json:"start,omitempty"`
 	End   int32 `protobuf:"varint,5,opt,name=end,proto3" json:"end,omitempty"`
-	// What the match counted toward its category, in [0,1].
-	Weight        float64 `protobuf:"fixed64,6,opt,name=weight,proto3" json:"weight,omitempty"`
+	// What the match counted toward its category, in [0,1]: the entry's
+	// weight as the sentence around it modified it.
+	Weight float64 `protobuf:"fixed64,6,opt,name=weight,proto3" json:"weight,omitempty"`
+	// Why weight differs from the entry's: quoted, reported, negated, hedged
+	// (each lowers it), conditional, intensified (each raises it).
+	Modifiers     []string `protobuf:"bytes,7,rep,name=modifiers,proto3" json:"modifiers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -315,6 +319,13 @@ func (x *Match) GetWeight() float64 {
 		return x.Weight
 	}
 	return 0
+}
+
+func (x *Match) GetModifiers() []string {
+	if x != nil {
+		return x.Modifiers
+	}
+	return nil
 }
 
 type ClassifyBatchRequest struct {
@@ -423,14 +434,15 @@ const file_kasuhara_v1_kasuhara_proto_rawDesc = "" +
 	"\x0flexicon_version\x18\x06 \x01(\tR\x0elexiconVersion\x1aA\n" +
 	"\x13CategoryScoresEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\x8d\x01\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xab\x01\n" +
 	"\x05Match\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12\x14\n" +
 	"\x05entry\x18\x02 \x01(\tR\x05entry\x12\x12\n" +
 	"\x04text\x18\x03 \x01(\tR\x04text\x12\x14\n" +
 	"\x05start\x18\x04 \x01(\x05R\x05start\x12\x10\n" +
 	"\x03end\x18\x05 \x01(\x05R\x03end\x12\x16\n" +
-	"\x06weight\x18\x06 \x01(\x01R\x06weight\"P\n" +
+	"\x06weight\x18\x06 \x01(\x01R\x06weight\x12\x1c\n" +
+	"\tmodifiers\x18\a \x03(\tR\tmodifiers\"P\n" +
 	"\x14ClassifyBatchRequest\x128\n" +
 	"\brequests\x18\x01 \x03(\v2\x1c.kasuhara.v1.ClassifyRequestR\brequests\"T\n" +
 	"\x15ClassifyBatchResponse\x12;\n" +

@@ -1,0 +1,207 @@
+package classifier
+
+import "strings"
+
+// Modifier is a reason a match counts for more or less than its entry's
+// weight. The sentence around a match decides: whose words they are,
+// whether they are denied, and what they are leverage for.
+type Modifier string
+
+// The modifiers, with the factor or bonus each applies.
+const (
+	// Quoted: the match is inside 「」, 『』 or quotation marks: someone's
+	// words being reported, a title or a name, not the customer's own.
+	Quoted Modifier = "quoted"
+	// Reported: the match is followed by と言われた, って怒鳴られた, など
+	// と言って: reported speech.
+	Reported Modifier = "reported"
+	// Negated: a negative auxiliary follows the verb (殺さない).
+	Negated Modifier = "negated"
+	// Hedged: つもりはない, わけではない, 話ではありません govern the match.
+	Hedged Modifier = "hedged"
+	// Conditional: the harm is promised on a condition (〜しなければ晒す,
+	// 遅れたら乗り込む): leverage, that is, coercion.
+	Conditional Modifier = "conditional"
+	// Intensified: an intent ending follows (〜てやる, 〜ぞ, 〜からな).
+	Intensified Modifier = "intensified"
+)
+
+const (
+	// attenuation multiplies the weight of quoted, reported, negated or
+	// hedged matches.
+	attenuation = 0.25
+	// boost is added to the weight of conditional or intensified matches
+	// of harassment categories, up to 1.
+	boost = 0.25
+	// contextWindow is how many tokens after a match its sentence is read
+	// for hedges and reporting verbs.
+	contextWindow = 8
+)
+
+// contextOf returns the modifiers that apply to toks[s:e] and its weight
+// after them.
+func contextOf(toks []token, s, e int, weight float64, harassment bool) ([]Modifier, float64) {
+	var mods []Modifier
+	switch {
+	case toks[s].quoted && toks[e-1].quoted:
+		mods = append(mods, Quoted)
+	case reported(toks, e):
+		mods = append(mods, Reported)
+	case negated(toks, e):
+		mods = append(mods, Negated)
+	case hedged(toks, e):
+		mods = append(mods, Hedged)
+	}
+	if len(mods) > 0 {
+		return mods, weight * attenuation
+	}
+	if !harassment {
+		return nil, weight
+	}
+	if conditional(toks, s) || wantsOrElse(toks, e) {
+		mods = append(mods, Conditional)
+	}
+	if intensified(toks, e) {
+		mods = append(mods, Intensified)
+	}
+	if len(mods) > 0 {
+		weight += boost
+		if weight > 1 {
+			weight = 1
+		}
+	}
+	return mods, weight
+}
+
+// after calls fn on up to n tokens after index e in e-1's sentence until
+// fn returns true, and reports whether it did.
+func after(toks []token, e, n int, fn func(i int) bool) bool {
+	if e == 0 {
+		return false
+	}
+	sentence := toks[e-1].sentence
+	for i := e; i < len(toks) && i < e+n && toks[i].sentence == sentence; i++ {
+		if fn(i) {
+			return true
+		}
+	}
+	return false
+}
+
+var sayingVerbs = []string{"言う", "いう", "怒鳴る", "書く", "罵る", "言い放つ", "吐く", "叫ぶ", "言い捨てる", "書き込む"}
+
+// reported: the match is followed by a quoting particle and a verb of
+// saying (〜と言われた, 〜って怒鳴られた, 〜などと言って).
+func reported(toks []token, e int) bool {
+	return after(toks, e, 3, func(i int) bool {
+		t := &toks[i]
+		if t.surface != "と" && t.surface != "って" && t.surface != "とか" {
+			return false
+		}
+		return after(toks, i+1, 3, func(j int) bool { return anyIn(sayingVerbs, toks[j].keys) })
+	})
+}
+
+// isNegation reports a negative auxiliary (ない, ぬ, ん of ません) or the
+// adjective ない.
+func isNegation(t *token) bool {
+	if strings.HasPrefix(t.pos, "助動詞") {
+		return t.hasKey("ない") || t.hasKey("ぬ") || t.hasKey("ん")
+	}
+	return strings.HasPrefix(t.pos, "形容詞") && t.hasKey("ない")
+}
+
+// negated: the verb chain right after the match holds a negation, and is
+// not a threat's conditional or desiderative (晒されたくなければ is no
+// denial).
+func negated(toks []token, e int) bool {
+	neg := false
+	after(toks, e, 5, func(i int) bool {
+		t := &toks[i]
+		switch {
+		case t.hasKey("たい") || t.hasKey("ば") || t.hasKey("なら") || t.hasKey("と"):
+			neg = false
+			return true
+		case isNegation(t):
+			neg = true
+		case inVerbChain(t):
+		default:
+			return true // the chain ended
+		}
+		return false
+	})
+	return neg
+}
+
+var hedgeNouns = []string{"つもり", "わけ", "訳", "話", "意味", "意図", "気"}
+
+// hedged: a hedge noun denied shortly after the match (脅すつもりはない,
+// 訴えるとかそういう話ではありません).
+func hedged(toks []token, e int) bool {
+	return after(toks, e, contextWindow, func(i int) bool {
+		if !toks[i].noun || !anyIn(hedgeNouns, toks[i].keys) {
+			return false
+		}
+		return after(toks, i+1, 5, func(j int) bool { return isNegation(&toks[j]) })
+	})
+}
+
+// conditional: earlier in the sentence a clause sets a condition
+// (〜なければ, 〜ないなら, 〜たら, 〜しないと, さもないと, 嫌なら).
+func conditional(toks []token, s int) bool {
+	sentence := toks[s].sentence
+	for i := s - 1; i >= 0 && toks[i].sentence == sentence; i-- {
+		t := &toks[i]
+		switch {
+		case t.surface == "ば" && strings.HasPrefix(t.pos, "助詞"),
+			t.surface == "なら" || t.surface == "たら" || t.surface == "だら",
+			t.surface == "さもないと" || t.surface == "さもなくば",
+			t.surface == "と" && t.pos == "助詞,接続助詞" && i > 0 && isNegation(&toks[i-1]):
+			return true
+		}
+	}
+	return false
+}
+
+// wantsOrElse: the match is framed as "if you want / don't want it":
+// 晒されたくなければ, 殺されたいのか, 痛い目にあいたいなら.
+func wantsOrElse(toks []token, e int) bool {
+	want, found := false, false
+	after(toks, e, 6, func(i int) bool {
+		t := &toks[i]
+		switch {
+		case t.hasKey("たい"):
+			want = true
+		case want && (t.surface == "ば" || t.surface == "なら" || t.surface == "か"):
+			found = true
+			return true
+		case !inVerbChain(t) && t.surface != "の" && t.surface != "ん":
+			return true
+		}
+		return false
+	})
+	return found
+}
+
+// inVerbChain reports tokens that continue a verb: auxiliaries, suffixes
+// (れる, させる) and dependent verbs (しまう, いる).
+func inVerbChain(t *token) bool {
+	return strings.HasPrefix(t.pos, "助動詞") || strings.HasPrefix(t.pos, "動詞,接尾") || strings.HasPrefix(t.pos, "動詞,非自立")
+}
+
+// intensified: an intent ending follows the match: 〜てやる, 〜ぞ, 〜からな,
+// 〜からね, 〜ぜ.
+func intensified(toks []token, e int) bool {
+	return after(toks, e, 4, func(i int) bool {
+		t := &toks[i]
+		switch {
+		case t.surface == "ぞ" || t.surface == "ぜ":
+			return true
+		case t.hasKey("やる") && i > 0 && toks[i-1].surface == "て":
+			return true
+		case t.surface == "から" && i+1 < len(toks) && (toks[i+1].surface == "な" || toks[i+1].surface == "ね"):
+			return true
+		}
+		return false
+	})
+}

@@ -1,0 +1,70 @@
+package classifier
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestContextModifiers(t *testing.T) {
+	c := newTest(t, map[string]string{
+		"threat.yaml": `category: threat
+entries:
+  - {pattern: 脅す, weight: 0.6}
+  - {pattern: 殺す, weight: 1.0}
+`,
+		"exposure.yaml": `category: exposure
+entries:
+  - {pattern: 晒す, weight: 0.6}
+`,
+		"abuse.yaml": `category: abuse
+entries:
+  - {pattern: ボケ, weight: 0.8}
+  - {pattern: バカ, weight: 0.8}
+`,
+		"escalation.yaml": `category: escalation
+entries:
+  - {pattern: 訴える, weight: 0.6}
+`,
+	}, Options{})
+	tests := []struct {
+		name  string
+		text  string
+		entry string
+		mods  []Modifier
+		label Label
+	}{
+		{"a hedge lowers what it governs: 脅すつもりはない", "脅すつもりはないのですが、交換してください", "脅す", []Modifier{Hedged}, Routine},
+		{"a hedge in keigo: 話ではありません", "訴えるとかそういう話ではありませんが", "訴える", []Modifier{Hedged}, Routine},
+		{"a negated verb is no threat: 殺さないで", "猫を殺さないでください", "殺す", []Modifier{Negated}, Routine},
+		{"a desiderative conditional is no denial: 晒されたくなければ", "晒されたくなければ返金しろ", "晒す", []Modifier{Conditional}, Harassment},
+		{"a conditional threat is coercion: 〜しなければ晒す", "返金しなければネットで晒す", "晒す", []Modifier{Conditional}, Harassment},
+		{"an intent ending intensifies: 晒してやる", "お前のこと晒してやる", "晒す", []Modifier{Intensified}, Harassment},
+		{"ぞ intensifies", "晒すぞ", "晒す", []Modifier{Intensified}, Harassment},
+		{"からな intensifies", "晒すからな", "晒す", []Modifier{Intensified}, Harassment},
+		{"a plain mention is neither", "晒す", "晒す", nil, Escalate},
+		{"a quoted threat is someone else's", "配達員に「殺すぞ」と言われて怖かったです", "殺す", []Modifier{Quoted}, Routine},
+		{"reported speech without brackets", "次は置いてかねえぞ、ボケと言われました", "ボケ", []Modifier{Reported}, Routine},
+		{"an apology for another's words", "母がバカなどと言ってしまい申し訳ありません", "バカ", []Modifier{Reported}, Routine},
+		{"one threatening sentence in a polite mail is still caught", "いつもお世話になっております。\n注文の件です。\n次遅れたら殺すぞ。\nよろしくお願いします。", "殺す", []Modifier{Conditional, Intensified}, Harassment},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := c.Classify(tt.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Label != tt.label {
+				t.Errorf("label %s, want %s (%+v)", r.Label, tt.label, r.Matches)
+			}
+			for _, m := range r.Matches {
+				if m.Entry == tt.entry {
+					if !reflect.DeepEqual(m.Modifiers, tt.mods) {
+						t.Errorf("modifiers %v, want %v", m.Modifiers, tt.mods)
+					}
+					return
+				}
+			}
+			t.Errorf("no %s match in %+v", tt.entry, r.Matches)
+		})
+	}
+}

@@ -71,59 +71,133 @@ type analysis struct {
 // analyze normalises s (with the lexicon's substitutions) and tokenises it.
 func (a *Analyzer) analyze(s string, subs *substitutions) *analysis {
 	nt := normalize(s, subs)
-	ks := a.tok.Tokenize(string(nt.runes))
-	toks := make([]token, 0, len(ks))
+	toks := make([]token, 0, len(nt.runes)/2)
 	sentence, depth := 0, 0
 	ascii := false // inside an ASCII "..." pair
-	for _, k := range ks {
-		if k.Class == tokenizer.DUMMY || k.Surface == "" {
-			continue
-		}
-		f := k.Features()
-		t := token{surface: k.Surface, start: k.Start, end: k.End, sentence: sentence, form: "*"}
-		t.pos = feature(f, 0) + "," + feature(f, 1)
-		if symbolic(k.Surface) {
-			t.pos = "記号,一般" // IPA reads unknown ASCII punctuation (!, ?) as nouns
-		}
-		base := feature(f, 6)
-		if base == "*" || base == "" {
-			base = k.Surface
-		}
-		t.keys = []string{fold(base)}
-		t.form = feature(f, 5)
-		if feature(f, 0) == "動詞" && strings.HasPrefix(t.form, "命令") {
-			t.imperative = true
-		}
-		if feature(f, 0) == "助詞" && (feature(f, 1) == "格助詞" || feature(f, 1) == "係助詞") {
-			t.particle = true
-		}
-		t.noun = feature(f, 0) == "名詞"
-		t.kana = allKana(k.Surface)
-		t.spelling = fold(k.Surface)
-		t.reading = t.spelling
-		if r := feature(f, 7); r != "*" {
-			t.reading = fold(r)
-		}
-		for _, r := range k.Surface {
-			switch r {
-			case '「', '『', '“', '《', '〈', '【':
-				depth++
-			case '」', '』', '”', '》', '〉', '】':
-				if depth > 0 {
-					depth--
-				}
-			case '"':
-				ascii = !ascii
+	for _, ch := range chunks(nt.runes) {
+		for _, k := range a.tok.Tokenize(string(nt.runes[ch.start:ch.end])) {
+			if k.Class == tokenizer.DUMMY || k.Surface == "" {
+				continue
 			}
-		}
-		t.quoted = depth > 0 || ascii
-		toks = append(toks, t)
-		if isSentenceEnd(k.Surface) {
-			sentence++
+			toks = append(toks, token{surface: k.Surface, start: ch.start + k.Start, end: ch.start + k.End, sentence: sentence, form: "*"})
+			t := &toks[len(toks)-1]
+			describe(t, k.Features(), &depth, &ascii)
+			if isSentenceEnd(k.Surface) {
+				sentence++
+			}
 		}
 	}
 	reread(toks)
 	return &analysis{text: nt, tokens: toks}
+}
+
+// describe fills in t from kagome's IPA features, and tracks quotation
+// depth across tokens.
+func describe(t *token, f []string, depth *int, ascii *bool) {
+	t.pos = feature(f, 0) + "," + feature(f, 1)
+	if symbolic(t.surface) {
+		t.pos = "記号,一般" // IPA reads unknown ASCII punctuation (!, ?) as nouns
+	}
+	base := feature(f, 6)
+	if base == "*" || base == "" {
+		base = t.surface
+	}
+	t.keys = []string{fold(base)}
+	t.form = feature(f, 5)
+	if feature(f, 0) == "動詞" && strings.HasPrefix(t.form, "命令") {
+		t.imperative = true
+	}
+	if feature(f, 0) == "助詞" && (feature(f, 1) == "格助詞" || feature(f, 1) == "係助詞") {
+		t.particle = true
+	}
+	t.noun = feature(f, 0) == "名詞"
+	t.kana = allKana(t.surface)
+	t.spelling = fold(t.surface)
+	t.reading = t.spelling
+	if r := feature(f, 7); r != "*" {
+		t.reading = fold(r)
+	}
+	for _, r := range t.surface {
+		switch r {
+		case '「', '『', '“', '《', '〈', '【':
+			*depth++
+		case '」', '』', '”', '》', '〉', '】':
+			if *depth > 0 {
+				*depth--
+			}
+		case '"':
+			*ascii = !*ascii
+		}
+	}
+	t.quoted = *depth > 0 || *ascii
+}
+
+// Chunking bounds the tokenizer's work. A lattice tokenizer slows sharply
+// on long runs without a natural break, above all of one character class
+// (its unknown-word handling considers every length), so text is cut into
+// chunks tokenised one by one: at sentence ends once a chunk holds
+// chunkTarget runes, at a character-class change past that, and within one
+// run of a class every runLimit runes. No real word is that long.
+const (
+	chunkTarget = 256
+	chunkMax    = 512
+	runLimit    = 64
+)
+
+// chunks returns the half-open rune ranges to tokenise separately.
+func chunks(rs []rune) []span {
+	var out []span
+	start, run := 0, 0
+	lastClass, lastChange := -1, -1 // lastChange: index where the current run began
+	for i, r := range rs {
+		c := charClass(r)
+		if c != lastClass {
+			lastClass, lastChange, run = c, i, 0
+		}
+		run++
+		n := i - start // runes in the chunk before rs[i]
+		cut := -1
+		switch {
+		case run > runLimit:
+			cut = i // a run too long to be a word
+			run = 1
+		case n >= chunkMax:
+			cut = i
+		case n >= chunkTarget && lastChange == i && i > start:
+			cut = i // a class change in a long chunk
+		}
+		if cut > start {
+			out = append(out, span{start, cut})
+			start = cut
+		}
+		if isSentenceEnd(string(r)) && i+1-start >= chunkTarget {
+			out = append(out, span{start, i + 1})
+			start = i + 1
+		}
+	}
+	if start < len(rs) {
+		out = append(out, span{start, len(rs)})
+	}
+	return out
+}
+
+// charClass groups runes the way the tokenizer's unknown-word handling does.
+func charClass(r rune) int {
+	switch {
+	case isHiragana(r):
+		return 1
+	case isKatakana(r):
+		return 2
+	case isKanji(r):
+		return 3
+	case unicode.IsLetter(r):
+		return 4
+	case unicode.IsDigit(r):
+		return 5
+	case unicode.IsSpace(r):
+		return 6
+	}
+	return 7
 }
 
 // reread fixes two kinds of analysis the IPA dictionary gets wrong for

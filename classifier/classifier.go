@@ -309,14 +309,15 @@ func (c *Classifier) find(toks []token) []hit {
 			kept = append(kept, h)
 		}
 	}
-	return c.dropOverlaps(kept)
+	return c.dropOverlaps(kept, len(toks))
 }
 
 // dropOverlaps keeps, of matches of one category that overlap, the heaviest
 // (then the longest, then the first written): one stretch of text counts
 // once toward a category. It also drops a second match of one entry at the
-// same place (a pattern and its variant).
-func (c *Classifier) dropOverlaps(hits []hit) []hit {
+// same place (a pattern and its variant). Work is linear in the matched
+// tokens, so text that repeats a phrase thousands of times stays fast.
+func (c *Classifier) dropOverlaps(hits []hit, ntok int) []hit {
 	sort.SliceStable(hits, func(i, j int) bool {
 		a, b := hits[i], hits[j]
 		if a.weight != b.weight {
@@ -327,18 +328,26 @@ func (c *Classifier) dropOverlaps(hits []hit) []hit {
 		}
 		return a.entry < b.entry
 	})
-	var out []hit
+	covered := map[lexicon.Category][]bool{}
+	out := hits[:0]
 	for _, h := range hits {
+		cat := c.entries[h.entry].Category
+		cov := covered[cat]
+		if cov == nil {
+			cov = make([]bool, ntok)
+			covered[cat] = cov
+		}
 		clash := false
-		for _, o := range out {
-			if c.entries[o.entry].Category == c.entries[h.entry].Category && h.start < o.end && o.start < h.end {
-				clash = true
-				break
-			}
+		for i := h.start; i < h.end && !clash; i++ {
+			clash = cov[i]
 		}
-		if !clash {
-			out = append(out, h)
+		if clash {
+			continue
 		}
+		for i := h.start; i < h.end; i++ {
+			cov[i] = true
+		}
+		out = append(out, h)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].start != out[j].start {

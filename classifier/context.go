@@ -36,6 +36,9 @@ const (
 	// contextWindow is how many tokens after a match its sentence is read
 	// for hedges and reporting verbs.
 	contextWindow = 8
+	// conditionWindow is how many tokens before a match are read for the
+	// condition it is leverage for.
+	conditionWindow = 16
 )
 
 // contextOf returns the modifiers that apply to toks[s:e] and its weight
@@ -146,11 +149,12 @@ func hedged(toks []token, e int) bool {
 	})
 }
 
-// conditional: earlier in the sentence a clause sets a condition
-// (〜なければ, 〜ないなら, 〜たら, 〜しないと, さもないと, 嫌なら).
+// conditional: earlier in the sentence, within conditionWindow tokens, a
+// clause sets a condition (〜なければ, 〜ないなら, 〜たら, 〜しないと,
+// さもないと, 嫌なら).
 func conditional(toks []token, s int) bool {
 	sentence := toks[s].sentence
-	for i := s - 1; i >= 0 && toks[i].sentence == sentence; i-- {
+	for i := s - 1; i >= 0 && i >= s-conditionWindow && toks[i].sentence == sentence; i-- {
 		t := &toks[i]
 		switch {
 		case t.surface == "ば" && strings.HasPrefix(t.pos, "助詞"),

@@ -8,8 +8,9 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 DEV_CORPUS               ?= ../shared/eval/dev.jsonl
 BIN                      := $(CURDIR)/bin
+FUZZTIME                 ?= 10s
 
-.PHONY: run build test vet fmt-check proto proto-check eval clean
+.PHONY: run build test vet fmt-check proto proto-check eval fuzz bench clean
 
 run:
 	$(GO) run ./cmd/kasuhara serve --grpc-addr $(GRPC_ADDR) --http-addr $(HTTP_ADDR)
@@ -48,6 +49,15 @@ eval: build
 	$(BIN)/kasuhara classify < $(DEV_CORPUS) > $(BIN)/dev.pred
 	python3 ../shared/eval/score.py $(DEV_CORPUS) $(BIN)/dev.pred \
 		--min-macro-f1 0.85 --min-harass-recall 0.90 --max-false-harass 0.02
+
+# Runs each fuzz target for FUZZTIME (go test allows one target per run).
+fuzz:
+	$(GO) test ./classifier -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./lexicon -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
+
+# Benchmarks of the classifier, pathological inputs included.
+bench:
+	$(GO) test ./classifier -run '^$$' -bench . -benchmem
 
 clean:
 	rm -rf $(BIN)

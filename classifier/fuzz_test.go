@@ -1,0 +1,63 @@
+package classifier
+
+import (
+	"testing"
+	"unicode/utf8"
+
+	"github.com/kasuhara/kasuhara/lexicon"
+)
+
+// FuzzClassify: classification never panics; it refuses invalid UTF-8 and
+// empty text with an error, and otherwise returns a verdict whose spans lie
+// inside the original text on rune boundaries and quote it exactly.
+func FuzzClassify(f *testing.F) {
+	for _, s := range []string{
+		"殺すぞ", "ｼﾈ", "し ね", "死.ね", "しねええええ", "ばーーか", "コ口ス", "56す", "氏ね",
+		"ｶﾞｯｶﾘ 😡🔥", "「殺すぞ」と言われた", "返金しなければ晒す", "脅すつもりはないのですが",
+		"ＡＢＣ１２３", "\u200bし\u200dね", "ｱｱｱｱｱｱｱｱｱｱｱ", "\xff\xfe", "あ\x80い", "", " ", "〜〜〜", "ーー",
+		"「「「", "」」」", "\"quoted\"", "。。。！！！", "殺" + string(rune(0x3099)),
+	} {
+		f.Add(s)
+	}
+	lex, err := lexicon.Default()
+	if err != nil {
+		f.Fatal(err)
+	}
+	c, err := New(lex, Options{Analyzer: sharedAnalyzer(f)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		r, err := c.Classify(text)
+		if !utf8.ValidString(text) {
+			if err == nil {
+				t.Fatal("invalid UTF-8 classified")
+			}
+			return
+		}
+		if err != nil {
+			if c.Validate(text) == nil {
+				t.Fatalf("Classify failed on text Validate accepts: %v", err)
+			}
+			return
+		}
+		if r.Label < Routine || r.Label > Harassment {
+			t.Fatalf("label %v", r.Label)
+		}
+		if r.Score < 0 || r.Score > 1 {
+			t.Fatalf("score %v", r.Score)
+		}
+		runes := []rune(text)
+		for _, m := range r.Matches {
+			if m.Start < 0 || m.End > len(runes) || m.Start > m.End {
+				t.Fatalf("span [%d,%d) outside %d runes", m.Start, m.End, len(runes))
+			}
+			if got := string(runes[m.Start:m.End]); got != m.Text {
+				t.Fatalf("span [%d,%d) is %q, match says %q", m.Start, m.End, got, m.Text)
+			}
+			if m.Weight < 0 || m.Weight > 1 {
+				t.Fatalf("weight %v", m.Weight)
+			}
+		}
+	})
+}

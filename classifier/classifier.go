@@ -186,16 +186,18 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 		subs: newSubstitutions(pairs)}
 	var errs []error
 	add := func(phrase string, owner int, pos lexicon.Position) {
-		p, err := c.an.compile(phrase, owner, c.subs)
+		ps, err := c.an.compile(phrase, owner, c.subs)
 		if err != nil {
 			errs = append(errs, &lexicon.Error{Pos: pos, Msg: err.Error()})
 			return
 		}
-		seen := map[string]bool{}
-		for _, k := range p.elems[0].lookups() {
-			if !seen[k] {
-				seen[k] = true
-				c.index[k] = append(c.index[k], p)
+		for _, p := range ps {
+			seen := map[string]bool{}
+			for _, k := range p.elems[0].lookups() {
+				if !seen[k] {
+					seen[k] = true
+					c.index[k] = append(c.index[k], p)
+				}
 			}
 		}
 	}

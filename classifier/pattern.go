@@ -35,33 +35,76 @@ type pattern struct {
 	owner int
 }
 
-// compile analyses phrase the way messages are analysed.
-func (a *Analyzer) compile(phrase string, owner int, subs *substitutions) (*pattern, error) {
+// compileSuffixes are endings a pattern is also compiled with. kagome may
+// read a phrase's last word differently at the end of text than before a
+// particle (待ってろ is 待っ|て|ろ alone but 待っ|てろ before よ), so a pattern
+// gets one variant per distinct reading.
+var compileSuffixes = []string{"", "よ", "。"}
+
+// compile analyses phrase the way messages are analysed, into one pattern
+// per distinct reading.
+func (a *Analyzer) compile(phrase string, owner int, subs *substitutions) ([]*pattern, error) {
 	for _, g := range gapMarks[1:] {
 		phrase = strings.ReplaceAll(phrase, g, gapMarks[0])
 	}
-	p := &pattern{owner: owner}
-	for i, part := range strings.Split(phrase, gapMarks[0]) {
-		if i > 0 {
-			p.elems = append(p.elems, element{gap: true, surface: gapMarks[0]})
+	parts := strings.Split(phrase, gapMarks[0])
+	var head []element // every part but the last, each followed by a gap
+	for _, part := range parts[:len(parts)-1] {
+		els, _ := a.elements(part, "", subs)
+		head = append(append(head, els...), element{gap: true, surface: gapMarks[0]})
+	}
+	var out []*pattern
+	seen := map[string]bool{}
+	for i, suffix := range compileSuffixes {
+		tail, ok := a.elements(parts[len(parts)-1], suffix, subs)
+		if !ok {
+			continue
 		}
-		an := a.analyze(part, subs)
-		for _, t := range an.tokens {
-			if strings.HasPrefix(t.pos, "記号") {
-				continue // punctuation in a pattern is decoration
+		p := &pattern{owner: owner, elems: append(append([]element(nil), head...), tail...)}
+		if err := p.trim(phrase); err != nil {
+			if i == 0 {
+				return nil, err
 			}
-			e := element{keys: t.keys, imperative: t.imperative, optional: t.particle, surface: t.surface,
-				spelling: t.reading, kana: t.kana, noun: t.noun}
-			for _, k := range t.keys {
-				if r := a.reading(k); r != "" && r != k {
-					e.readings = append(e.readings, r)
-				}
-			}
-			p.elems = append(p.elems, e)
+			continue
+		}
+		if sig := p.signature(); !seen[sig] {
+			seen[sig] = true
+			out = append(out, p)
 		}
 	}
-	// Leading and trailing particles are optional anyway; drop them so a
-	// match starts and ends on a word.
+	return out, nil
+}
+
+// elements analyses part+suffix and returns the elements of part; ok is
+// false when the suffix did not stay a token of its own.
+func (a *Analyzer) elements(part, suffix string, subs *substitutions) ([]element, bool) {
+	toks := a.analyze(part+suffix, subs).tokens
+	if suffix != "" {
+		if len(toks) == 0 || toks[len(toks)-1].surface != suffix {
+			return nil, false
+		}
+		toks = toks[:len(toks)-1]
+	}
+	var els []element
+	for _, t := range toks {
+		if strings.HasPrefix(t.pos, "記号") {
+			continue // punctuation in a pattern is decoration
+		}
+		e := element{keys: t.keys, imperative: t.imperative, optional: t.particle, surface: t.surface,
+			spelling: t.reading, kana: t.kana, noun: t.noun}
+		for _, k := range t.keys {
+			if r := a.reading(k); r != "" && r != k {
+				e.readings = append(e.readings, r)
+			}
+		}
+		els = append(els, e)
+	}
+	return els, true
+}
+
+// trim drops leading and trailing particles (optional anyway, so a match
+// starts and ends on a word) and checks the pattern can match.
+func (p *pattern) trim(phrase string) error {
 	for len(p.elems) > 0 && p.elems[0].optional {
 		p.elems = p.elems[1:]
 	}
@@ -70,16 +113,25 @@ func (a *Analyzer) compile(phrase string, owner int, subs *substitutions) (*patt
 	}
 	switch {
 	case len(p.elems) == 0:
-		return nil, fmt.Errorf("pattern %q has no words", phrase)
+		return fmt.Errorf("pattern %q has no words", phrase)
 	case p.elems[0].gap || p.elems[len(p.elems)-1].gap:
-		return nil, fmt.Errorf("pattern %q starts or ends with a gap; put … between words", phrase)
+		return fmt.Errorf("pattern %q starts or ends with a gap; put … between words", phrase)
 	}
 	for i := 1; i < len(p.elems); i++ {
 		if p.elems[i].gap && p.elems[i-1].gap {
-			return nil, fmt.Errorf("pattern %q has two gaps in a row", phrase)
+			return fmt.Errorf("pattern %q has two gaps in a row", phrase)
 		}
 	}
-	return p, nil
+	return nil
+}
+
+// signature identifies what a pattern matches, to drop duplicate readings.
+func (p *pattern) signature() string {
+	var b strings.Builder
+	for _, e := range p.elems {
+		fmt.Fprintf(&b, "%v|%s|%v|%v|%s;", e.gap, strings.Join(e.keys, ","), e.imperative, e.optional, e.spelling)
+	}
+	return b.String()
 }
 
 // lookups are the strings a pattern whose first word is e is indexed by.

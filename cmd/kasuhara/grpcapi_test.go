@@ -45,7 +45,7 @@ func startBufconn(t *testing.T, maxText, maxBatch int) *testServer {
 	var cur atomic.Pointer[classifier.Classifier]
 	cur.Store(c)
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, &cur, maxBatch, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := newServer(reg, serverDeps{current: &cur, maxBatch: maxBatch, log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	lis := bufconn.Listen(1 << 20)
 	go srv.grpc.Serve(lis)
 	t.Cleanup(srv.grpc.Stop)

@@ -90,9 +90,18 @@ type server struct {
 	log    *slog.Logger
 }
 
+// serverDeps is what the gRPC and HTTP front ends share.
+type serverDeps struct {
+	// current is the classifier answering now; a reload swaps it.
+	current  *atomic.Pointer[classifier.Classifier]
+	maxBatch int
+	log      *slog.Logger
+}
+
 // newServer builds the gRPC and HTTP servers around the current
 // classifier, registering every metric on reg.
-func newServer(reg *prometheus.Registry, current *atomic.Pointer[classifier.Classifier], maxBatch int, log *slog.Logger) *server {
+func newServer(reg *prometheus.Registry, d serverDeps) *server {
+	current, log := d.current, d.log
 	m := newMetrics(reg)
 	m.setLexicon(current.Load().Lexicon())
 	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
@@ -113,7 +122,7 @@ func newServer(reg *prometheus.Registry, current *atomic.Pointer[classifier.Clas
 		grpc.ChainUnaryInterceptor(grpcMetrics.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(onPanic)),
 		grpc.ChainStreamInterceptor(grpcMetrics.StreamServerInterceptor(), recovery.StreamServerInterceptor(onPanic)),
 	)
-	kasuharav1.RegisterClassifierServer(gs, &classifierServer{current: current, metrics: m, maxBatch: maxBatch, log: log})
+	kasuharav1.RegisterClassifierServer(gs, &classifierServer{current: current, metrics: m, maxBatch: d.maxBatch, log: log})
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
@@ -143,7 +152,7 @@ func newServer(reg *prometheus.Registry, current *atomic.Pointer[classifier.Clas
 func serve(ctx context.Context, cfg serveConfig, c *classifier.Classifier, log *slog.Logger) error {
 	var current atomic.Pointer[classifier.Classifier]
 	current.Store(c)
-	srv := newServer(prometheus.NewRegistry(), &current, cfg.maxBatch, log)
+	srv := newServer(prometheus.NewRegistry(), serverDeps{current: &current, maxBatch: cfg.maxBatch, log: log})
 
 	grpcLis, err := net.Listen("tcp", cfg.grpcAddr)
 	if err != nil {

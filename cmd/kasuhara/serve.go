@@ -32,6 +32,7 @@ import (
 type serveConfig struct {
 	grpcAddr        string
 	httpAddr        string
+	adminAddr       string
 	maxBatch        int
 	shutdownTimeout time.Duration
 	logFormat       string
@@ -45,6 +46,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	cfg := serveConfig{}
 	fs.StringVar(&cfg.grpcAddr, "grpc-addr", ":50051", "`HOST:PORT` to serve the gRPC API, health and reflection on (port 0 picks one)")
 	fs.StringVar(&cfg.httpAddr, "http-addr", ":9090", "`HOST:PORT` to serve Prometheus /metrics and /healthz on (port 0 picks one)")
+	fs.StringVar(&cfg.adminAddr, "admin-addr", "127.0.0.1:50052", "`HOST:PORT` to serve the LexiconAdmin gRPC service (Reload, Get) on; keep it private; empty turns it off")
 	fs.IntVar(&cfg.maxBatch, "max-batch", DefaultMaxBatch, "most messages one ClassifyBatch call may carry")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight calls may take before they are cut off")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text|json (message text is never logged)")
@@ -63,11 +65,11 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	c, err := cf.build(nil)
+	an, err := classifier.NewAnalyzer()
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, c, log)
+	return serve(ctx, cfg, lexiconSource{dir: cf.lexiconDir, build: func() (*classifier.Classifier, error) { return cf.build(an) }}, log)
 }
 
 func newLogger(w io.Writer, format string, level slog.Level) (*slog.Logger, error) {
@@ -84,10 +86,12 @@ func newLogger(w io.Writer, format string, level slog.Level) (*slog.Logger, erro
 // server is the running service: the gRPC server with its health service,
 // and the HTTP server for metrics.
 type server struct {
-	grpc   *grpc.Server
-	health *health.Server
-	http   *http.Server
-	log    *slog.Logger
+	grpc    *grpc.Server
+	admin   *grpc.Server // LexiconAdmin on its own listener; nil when off
+	health  *health.Server
+	http    *http.Server
+	metrics *metrics
+	log     *slog.Logger
 }
 
 // serverDeps is what the gRPC and HTTP front ends share.
@@ -141,29 +145,65 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 		fmt.Fprintln(w, "ok")
 	})
 	return &server{
-		grpc: gs, health: hs, log: log,
+		grpc: gs, health: hs, log: log, metrics: m,
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
 	}
+}
+
+// lexiconSource is where reloads come from.
+type lexiconSource struct {
+	dir   string // "" for the embedded default, which only changes with the binary
+	build func() (*classifier.Classifier, error)
 }
 
 // serve runs until ctx ends, then shuts down: health NOT_SERVING first, a
 // graceful gRPC stop bounded by cfg.shutdownTimeout (then a hard stop), and
 // the HTTP server last so metrics stay scrapeable while calls drain.
-func serve(ctx context.Context, cfg serveConfig, c *classifier.Classifier, log *slog.Logger) error {
+// SIGHUP, a change in the lexicon directory and LexiconAdmin.Reload on the
+// admin listener all reload the lexicon through one path.
+func serve(ctx context.Context, cfg serveConfig, src lexiconSource, log *slog.Logger) error {
+	c, err := src.build()
+	if err != nil {
+		return err
+	}
 	var current atomic.Pointer[classifier.Classifier]
 	current.Store(c)
-	srv := newServer(prometheus.NewRegistry(), serverDeps{current: &current, maxBatch: cfg.maxBatch, log: log})
+	reg := prometheus.NewRegistry()
+	srv := newServer(reg, serverDeps{current: &current, maxBatch: cfg.maxBatch, log: log})
+	rl := newReloader(reg, src.dir, src.build, &current, func(c *classifier.Classifier) { srv.metrics.setLexicon(c.Lexicon()) }, log)
 
-	grpcLis, err := net.Listen("tcp", cfg.grpcAddr)
-	if err != nil {
-		return fmt.Errorf("listen --grpc-addr: %w", err)
+	var lis []net.Listener
+	listen := func(flag, addr string) (net.Listener, error) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, o := range lis {
+				o.Close()
+			}
+			return nil, fmt.Errorf("listen %s: %w", flag, err)
+		}
+		lis = append(lis, l)
+		return l, nil
 	}
-	httpLis, err := net.Listen("tcp", cfg.httpAddr)
+	grpcLis, err := listen("--grpc-addr", cfg.grpcAddr)
 	if err != nil {
-		grpcLis.Close()
-		return fmt.Errorf("listen --http-addr: %w", err)
+		return err
 	}
-	log.Info("serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String(),
+	httpLis, err := listen("--http-addr", cfg.httpAddr)
+	if err != nil {
+		return err
+	}
+	var adminLis net.Listener
+	adminAddr := "off"
+	if cfg.adminAddr != "" {
+		if adminLis, err = listen("--admin-addr", cfg.adminAddr); err != nil {
+			return err
+		}
+		adminAddr = adminLis.Addr().String()
+		srv.admin = grpc.NewServer()
+		kasuharav1.RegisterLexiconAdminServer(srv.admin, &adminServer{r: rl})
+		reflection.Register(srv.admin)
+	}
+	log.Info("serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String(), "admin_addr", adminAddr,
 		"lexicon_version", c.Lexicon().Version, "entries", len(c.Lexicon().Entries))
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -179,6 +219,18 @@ func serve(ctx context.Context, cfg serveConfig, c *classifier.Classifier, log *
 		}
 		return nil
 	})
+	if srv.admin != nil {
+		g.Go(func() error {
+			if err := srv.admin.Serve(adminLis); err != nil {
+				return fmt.Errorf("serve admin: %w", err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error { rl.watchSIGHUP(gctx); return nil })
+	if src.dir != "" {
+		g.Go(func() error { return rl.watchDir(gctx) })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		srv.shutdown(cfg.shutdownTimeout)
@@ -194,6 +246,9 @@ func serve(ctx context.Context, cfg serveConfig, c *classifier.Classifier, log *
 func (s *server) shutdown(timeout time.Duration) {
 	s.log.Info("shutting down", "timeout", timeout)
 	s.health.Shutdown() // every service NOT_SERVING: balancers stop sending
+	if s.admin != nil {
+		s.admin.Stop() // reloads during shutdown serve no one
+	}
 	stopped := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()

@@ -417,6 +417,228 @@ func (x *ClassifyBatchResponse) GetResponses() []*ClassifyResponse {
 	return nil
 }
 
+type ReloadRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReloadRequest) Reset() {
+	*x = ReloadRequest{}
+	mi := &file_kasuhara_v1_kasuhara_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReloadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReloadRequest) ProtoMessage() {}
+
+func (x *ReloadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kasuhara_v1_kasuhara_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReloadRequest.ProtoReflect.Descriptor instead.
+func (*ReloadRequest) Descriptor() ([]byte, []int) {
+	return file_kasuhara_v1_kasuhara_proto_rawDescGZIP(), []int{5}
+}
+
+type GetLexiconRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLexiconRequest) Reset() {
+	*x = GetLexiconRequest{}
+	mi := &file_kasuhara_v1_kasuhara_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLexiconRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLexiconRequest) ProtoMessage() {}
+
+func (x *GetLexiconRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kasuhara_v1_kasuhara_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLexiconRequest.ProtoReflect.Descriptor instead.
+func (*GetLexiconRequest) Descriptor() ([]byte, []int) {
+	return file_kasuhara_v1_kasuhara_proto_rawDescGZIP(), []int{6}
+}
+
+type LexiconStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Content hash of the serving lexicon, as in ClassifyResponse.
+	Version string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	// Entries per category.
+	Entries map[string]int32 `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// The lexicon directory, or "embedded" for the built-in default.
+	Source        string        `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	LastReload    *ReloadStatus `protobuf:"bytes,4,opt,name=last_reload,json=lastReload,proto3" json:"last_reload,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LexiconStatus) Reset() {
+	*x = LexiconStatus{}
+	mi := &file_kasuhara_v1_kasuhara_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LexiconStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LexiconStatus) ProtoMessage() {}
+
+func (x *LexiconStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_kasuhara_v1_kasuhara_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LexiconStatus.ProtoReflect.Descriptor instead.
+func (*LexiconStatus) Descriptor() ([]byte, []int) {
+	return file_kasuhara_v1_kasuhara_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *LexiconStatus) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *LexiconStatus) GetEntries() map[string]int32 {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *LexiconStatus) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *LexiconStatus) GetLastReload() *ReloadStatus {
+	if x != nil {
+		return x.LastReload
+	}
+	return nil
+}
+
+type ReloadStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What asked for the reload: start, sighup, file or rpc.
+	Trigger    string `protobuf:"bytes,1,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	Successful bool   `protobuf:"varint,2,opt,name=successful,proto3" json:"successful,omitempty"`
+	// Unix seconds of the last attempt and of the last success.
+	AttemptedUnix int64 `protobuf:"varint,3,opt,name=attempted_unix,json=attemptedUnix,proto3" json:"attempted_unix,omitempty"`
+	SucceededUnix int64 `protobuf:"varint,4,opt,name=succeeded_unix,json=succeededUnix,proto3" json:"succeeded_unix,omitempty"`
+	// Why the last attempt failed; empty when it succeeded.
+	Error         string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReloadStatus) Reset() {
+	*x = ReloadStatus{}
+	mi := &file_kasuhara_v1_kasuhara_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReloadStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReloadStatus) ProtoMessage() {}
+
+func (x *ReloadStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_kasuhara_v1_kasuhara_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReloadStatus.ProtoReflect.Descriptor instead.
+func (*ReloadStatus) Descriptor() ([]byte, []int) {
+	return file_kasuhara_v1_kasuhara_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ReloadStatus) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *ReloadStatus) GetSuccessful() bool {
+	if x != nil {
+		return x.Successful
+	}
+	return false
+}
+
+func (x *ReloadStatus) GetAttemptedUnix() int64 {
+	if x != nil {
+		return x.AttemptedUnix
+	}
+	return 0
+}
+
+func (x *ReloadStatus) GetSucceededUnix() int64 {
+	if x != nil {
+		return x.SucceededUnix
+	}
+	return 0
+}
+
+func (x *ReloadStatus) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_kasuhara_v1_kasuhara_proto protoreflect.FileDescriptor
 
 const file_kasuhara_v1_kasuhara_proto_rawDesc = "" +
@@ -446,7 +668,26 @@ const file_kasuhara_v1_kasuhara_proto_rawDesc = "" +
 	"\x14ClassifyBatchRequest\x128\n" +
 	"\brequests\x18\x01 \x03(\v2\x1c.kasuhara.v1.ClassifyRequestR\brequests\"T\n" +
 	"\x15ClassifyBatchResponse\x12;\n" +
-	"\tresponses\x18\x01 \x03(\v2\x1d.kasuhara.v1.ClassifyResponseR\tresponses*[\n" +
+	"\tresponses\x18\x01 \x03(\v2\x1d.kasuhara.v1.ClassifyResponseR\tresponses\"\x0f\n" +
+	"\rReloadRequest\"\x13\n" +
+	"\x11GetLexiconRequest\"\xfc\x01\n" +
+	"\rLexiconStatus\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\tR\aversion\x12A\n" +
+	"\aentries\x18\x02 \x03(\v2'.kasuhara.v1.LexiconStatus.EntriesEntryR\aentries\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\x12:\n" +
+	"\vlast_reload\x18\x04 \x01(\v2\x19.kasuhara.v1.ReloadStatusR\n" +
+	"lastReload\x1a:\n" +
+	"\fEntriesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\xac\x01\n" +
+	"\fReloadStatus\x12\x18\n" +
+	"\atrigger\x18\x01 \x01(\tR\atrigger\x12\x1e\n" +
+	"\n" +
+	"successful\x18\x02 \x01(\bR\n" +
+	"successful\x12%\n" +
+	"\x0eattempted_unix\x18\x03 \x01(\x03R\rattemptedUnix\x12%\n" +
+	"\x0esucceeded_unix\x18\x04 \x01(\x03R\rsucceededUnix\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error*[\n" +
 	"\x05Label\x12\x15\n" +
 	"\x11LABEL_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rLABEL_ROUTINE\x10\x01\x12\x12\n" +
@@ -456,7 +697,10 @@ const file_kasuhara_v1_kasuhara_proto_rawDesc = "" +
 	"Classifier\x12G\n" +
 	"\bClassify\x12\x1c.kasuhara.v1.ClassifyRequest\x1a\x1d.kasuhara.v1.ClassifyResponse\x12V\n" +
 	"\rClassifyBatch\x12!.kasuhara.v1.ClassifyBatchRequest\x1a\".kasuhara.v1.ClassifyBatchResponse\x12Q\n" +
-	"\x0eClassifyStream\x12\x1c.kasuhara.v1.ClassifyRequest\x1a\x1d.kasuhara.v1.ClassifyResponse(\x010\x01B;Z9github.com/kasuhara/kasuhara/proto/kasuhara/v1;kasuharav1b\x06proto3"
+	"\x0eClassifyStream\x12\x1c.kasuhara.v1.ClassifyRequest\x1a\x1d.kasuhara.v1.ClassifyResponse(\x010\x012\x93\x01\n" +
+	"\fLexiconAdmin\x12@\n" +
+	"\x06Reload\x12\x1a.kasuhara.v1.ReloadRequest\x1a\x1a.kasuhara.v1.LexiconStatus\x12A\n" +
+	"\x03Get\x12\x1e.kasuhara.v1.GetLexiconRequest\x1a\x1a.kasuhara.v1.LexiconStatusB;Z9github.com/kasuhara/kasuhara/proto/kasuhara/v1;kasuharav1b\x06proto3"
 
 var (
 	file_kasuhara_v1_kasuhara_proto_rawDescOnce sync.Once
@@ -471,7 +715,7 @@ func file_kasuhara_v1_kasuhara_proto_rawDescGZIP() []byte {
 }
 
 var file_kasuhara_v1_kasuhara_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kasuhara_v1_kasuhara_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_kasuhara_v1_kasuhara_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_kasuhara_v1_kasuhara_proto_goTypes = []any{
 	(Label)(0),                    // 0: kasuhara.v1.Label
 	(*ClassifyRequest)(nil),       // 1: kasuhara.v1.ClassifyRequest
@@ -479,25 +723,36 @@ var file_kasuhara_v1_kasuhara_proto_goTypes = []any{
 	(*Match)(nil),                 // 3: kasuhara.v1.Match
 	(*ClassifyBatchRequest)(nil),  // 4: kasuhara.v1.ClassifyBatchRequest
 	(*ClassifyBatchResponse)(nil), // 5: kasuhara.v1.ClassifyBatchResponse
-	nil,                           // 6: kasuhara.v1.ClassifyResponse.CategoryScoresEntry
+	(*ReloadRequest)(nil),         // 6: kasuhara.v1.ReloadRequest
+	(*GetLexiconRequest)(nil),     // 7: kasuhara.v1.GetLexiconRequest
+	(*LexiconStatus)(nil),         // 8: kasuhara.v1.LexiconStatus
+	(*ReloadStatus)(nil),          // 9: kasuhara.v1.ReloadStatus
+	nil,                           // 10: kasuhara.v1.ClassifyResponse.CategoryScoresEntry
+	nil,                           // 11: kasuhara.v1.LexiconStatus.EntriesEntry
 }
 var file_kasuhara_v1_kasuhara_proto_depIdxs = []int32{
-	0, // 0: kasuhara.v1.ClassifyResponse.label:type_name -> kasuhara.v1.Label
-	6, // 1: kasuhara.v1.ClassifyResponse.category_scores:type_name -> kasuhara.v1.ClassifyResponse.CategoryScoresEntry
-	3, // 2: kasuhara.v1.ClassifyResponse.matches:type_name -> kasuhara.v1.Match
-	1, // 3: kasuhara.v1.ClassifyBatchRequest.requests:type_name -> kasuhara.v1.ClassifyRequest
-	2, // 4: kasuhara.v1.ClassifyBatchResponse.responses:type_name -> kasuhara.v1.ClassifyResponse
-	1, // 5: kasuhara.v1.Classifier.Classify:input_type -> kasuhara.v1.ClassifyRequest
-	4, // 6: kasuhara.v1.Classifier.ClassifyBatch:input_type -> kasuhara.v1.ClassifyBatchRequest
-	1, // 7: kasuhara.v1.Classifier.ClassifyStream:input_type -> kasuhara.v1.ClassifyRequest
-	2, // 8: kasuhara.v1.Classifier.Classify:output_type -> kasuhara.v1.ClassifyResponse
-	5, // 9: kasuhara.v1.Classifier.ClassifyBatch:output_type -> kasuhara.v1.ClassifyBatchResponse
-	2, // 10: kasuhara.v1.Classifier.ClassifyStream:output_type -> kasuhara.v1.ClassifyResponse
-	8, // [8:11] is the sub-list for method output_type
-	5, // [5:8] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	0,  // 0: kasuhara.v1.ClassifyResponse.label:type_name -> kasuhara.v1.Label
+	10, // 1: kasuhara.v1.ClassifyResponse.category_scores:type_name -> kasuhara.v1.ClassifyResponse.CategoryScoresEntry
+	3,  // 2: kasuhara.v1.ClassifyResponse.matches:type_name -> kasuhara.v1.Match
+	1,  // 3: kasuhara.v1.ClassifyBatchRequest.requests:type_name -> kasuhara.v1.ClassifyRequest
+	2,  // 4: kasuhara.v1.ClassifyBatchResponse.responses:type_name -> kasuhara.v1.ClassifyResponse
+	11, // 5: kasuhara.v1.LexiconStatus.entries:type_name -> kasuhara.v1.LexiconStatus.EntriesEntry
+	9,  // 6: kasuhara.v1.LexiconStatus.last_reload:type_name -> kasuhara.v1.ReloadStatus
+	1,  // 7: kasuhara.v1.Classifier.Classify:input_type -> kasuhara.v1.ClassifyRequest
+	4,  // 8: kasuhara.v1.Classifier.ClassifyBatch:input_type -> kasuhara.v1.ClassifyBatchRequest
+	1,  // 9: kasuhara.v1.Classifier.ClassifyStream:input_type -> kasuhara.v1.ClassifyRequest
+	6,  // 10: kasuhara.v1.LexiconAdmin.Reload:input_type -> kasuhara.v1.ReloadRequest
+	7,  // 11: kasuhara.v1.LexiconAdmin.Get:input_type -> kasuhara.v1.GetLexiconRequest
+	2,  // 12: kasuhara.v1.Classifier.Classify:output_type -> kasuhara.v1.ClassifyResponse
+	5,  // 13: kasuhara.v1.Classifier.ClassifyBatch:output_type -> kasuhara.v1.ClassifyBatchResponse
+	2,  // 14: kasuhara.v1.Classifier.ClassifyStream:output_type -> kasuhara.v1.ClassifyResponse
+	8,  // 15: kasuhara.v1.LexiconAdmin.Reload:output_type -> kasuhara.v1.LexiconStatus
+	8,  // 16: kasuhara.v1.LexiconAdmin.Get:output_type -> kasuhara.v1.LexiconStatus
+	12, // [12:17] is the sub-list for method output_type
+	7,  // [7:12] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_kasuhara_v1_kasuhara_proto_init() }
@@ -511,9 +766,9 @@ func file_kasuhara_v1_kasuhara_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kasuhara_v1_kasuhara_proto_rawDesc), len(file_kasuhara_v1_kasuhara_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   6,
+			NumMessages:   11,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_kasuhara_v1_kasuhara_proto_goTypes,
 		DependencyIndexes: file_kasuhara_v1_kasuhara_proto_depIdxs,

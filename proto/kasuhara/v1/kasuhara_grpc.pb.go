@@ -213,3 +213,159 @@ var Classifier_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "kasuhara/v1/kasuhara.proto",
 }
+
+const (
+	LexiconAdmin_Reload_FullMethodName = "/kasuhara.v1.LexiconAdmin/Reload"
+	LexiconAdmin_Get_FullMethodName    = "/kasuhara.v1.LexiconAdmin/Get"
+)
+
+// LexiconAdminClient is the client API for LexiconAdmin service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// LexiconAdmin manages the serving lexicon. It is served on its own
+// listener (--admin-addr, loopback by default), never on the classify port.
+type LexiconAdminClient interface {
+	// Reload loads the lexicon directory again, builds and checks the new
+	// lexicon off to the side and swaps it in only if it is valid. On failure
+	// the last good lexicon keeps serving and the call fails with
+	// FAILED_PRECONDITION carrying every problem found.
+	Reload(ctx context.Context, in *ReloadRequest, opts ...grpc.CallOption) (*LexiconStatus, error)
+	// Get reports the serving lexicon and the last reload.
+	Get(ctx context.Context, in *GetLexiconRequest, opts ...grpc.CallOption) (*LexiconStatus, error)
+}
+
+type lexiconAdminClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewLexiconAdminClient(cc grpc.ClientConnInterface) LexiconAdminClient {
+	return &lexiconAdminClient{cc}
+}
+
+func (c *lexiconAdminClient) Reload(ctx context.Context, in *ReloadRequest, opts ...grpc.CallOption) (*LexiconStatus, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LexiconStatus)
+	err := c.cc.Invoke(ctx, LexiconAdmin_Reload_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lexiconAdminClient) Get(ctx context.Context, in *GetLexiconRequest, opts ...grpc.CallOption) (*LexiconStatus, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LexiconStatus)
+	err := c.cc.Invoke(ctx, LexiconAdmin_Get_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// LexiconAdminServer is the server API for LexiconAdmin service.
+// All implementations must embed UnimplementedLexiconAdminServer
+// for forward compatibility.
+//
+// LexiconAdmin manages the serving lexicon. It is served on its own
+// listener (--admin-addr, loopback by default), never on the classify port.
+type LexiconAdminServer interface {
+	// Reload loads the lexicon directory again, builds and checks the new
+	// lexicon off to the side and swaps it in only if it is valid. On failure
+	// the last good lexicon keeps serving and the call fails with
+	// FAILED_PRECONDITION carrying every problem found.
+	Reload(context.Context, *ReloadRequest) (*LexiconStatus, error)
+	// Get reports the serving lexicon and the last reload.
+	Get(context.Context, *GetLexiconRequest) (*LexiconStatus, error)
+	mustEmbedUnimplementedLexiconAdminServer()
+}
+
+// UnimplementedLexiconAdminServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedLexiconAdminServer struct{}
+
+func (UnimplementedLexiconAdminServer) Reload(context.Context, *ReloadRequest) (*LexiconStatus, error) {
+	return nil, status.Error(codes.Unimplemented, "method Reload not implemented")
+}
+func (UnimplementedLexiconAdminServer) Get(context.Context, *GetLexiconRequest) (*LexiconStatus, error) {
+	return nil, status.Error(codes.Unimplemented, "method Get not implemented")
+}
+func (UnimplementedLexiconAdminServer) mustEmbedUnimplementedLexiconAdminServer() {}
+func (UnimplementedLexiconAdminServer) testEmbeddedByValue()                      {}
+
+// UnsafeLexiconAdminServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to LexiconAdminServer will
+// result in compilation errors.
+type UnsafeLexiconAdminServer interface {
+	mustEmbedUnimplementedLexiconAdminServer()
+}
+
+func RegisterLexiconAdminServer(s grpc.ServiceRegistrar, srv LexiconAdminServer) {
+	// If the following call panics, it indicates UnimplementedLexiconAdminServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&LexiconAdmin_ServiceDesc, srv)
+}
+
+func _LexiconAdmin_Reload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReloadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LexiconAdminServer).Reload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LexiconAdmin_Reload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LexiconAdminServer).Reload(ctx, req.(*ReloadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LexiconAdmin_Get_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLexiconRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LexiconAdminServer).Get(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LexiconAdmin_Get_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LexiconAdminServer).Get(ctx, req.(*GetLexiconRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// LexiconAdmin_ServiceDesc is the grpc.ServiceDesc for LexiconAdmin service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var LexiconAdmin_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "kasuhara.v1.LexiconAdmin",
+	HandlerType: (*LexiconAdminServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Reload",
+			Handler:    _LexiconAdmin_Reload_Handler,
+		},
+		{
+			MethodName: "Get",
+			Handler:    _LexiconAdmin_Get_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "kasuhara/v1/kasuhara.proto",
+}

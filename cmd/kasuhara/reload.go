@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/kasuhara/kasuhara/classifier"
+	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
+)
+
+// Reload triggers, as reported in LexiconStatus and logs.
+const (
+	triggerStart  = "start"
+	triggerSIGHUP = "sighup"
+	triggerFile   = "file"
+	triggerRPC    = "rpc"
+)
+
+// reloader is the one path every reload takes, whatever asked for it:
+// build the new classifier outside any lock, swap it in atomically only if
+// it is valid, and otherwise keep the last good one serving and say so.
+type reloader struct {
+	source  string // lexicon directory; "" for the embedded default
+	build   func() (*classifier.Classifier, error)
+	current *atomic.Pointer[classifier.Classifier]
+	onSwap  func(*classifier.Classifier) // records the new lexicon in metrics
+	log     *slog.Logger
+	now     func() time.Time
+
+	lastOK        prometheus.Gauge
+	lastOKSeconds prometheus.Gauge
+	failures      prometheus.Counter
+
+	mu     sync.Mutex // one reload at a time; guards status
+	status *kasuharav1.ReloadStatus
+}
+
+func newReloader(reg prometheus.Registerer, source string, build func() (*classifier.Classifier, error),
+	current *atomic.Pointer[classifier.Classifier], onSwap func(*classifier.Classifier), log *slog.Logger) *reloader {
+	r := &reloader{
+		source: source, build: build, current: current, onSwap: onSwap, log: log, now: time.Now,
+		lastOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "kasuhara", Subsystem: "lexicon", Name: "last_reload_successful",
+			Help: "Whether the last lexicon reload succeeded (1) or failed and the previous lexicon kept serving (0).",
+		}),
+		lastOKSeconds: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "kasuhara", Subsystem: "lexicon", Name: "last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last successful lexicon load.",
+		}),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "kasuhara", Subsystem: "lexicon", Name: "reload_failures_total",
+			Help: "Lexicon reloads that failed; the previous lexicon kept serving.",
+		}),
+	}
+	reg.MustRegister(r.lastOK, r.lastOKSeconds, r.failures)
+	t := r.now()
+	r.lastOK.Set(1)
+	r.lastOKSeconds.Set(float64(t.Unix()))
+	r.status = &kasuharav1.ReloadStatus{Trigger: triggerStart, Successful: true, AttemptedUnix: t.Unix(), SucceededUnix: t.Unix()}
+	return r
+}
+
+// reload builds a classifier from the source and swaps it in if it builds.
+// The error lists every problem found.
+func (r *reloader) reload(trigger string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.now()
+	r.status.Trigger, r.status.AttemptedUnix = trigger, t.Unix()
+	c, err := r.build()
+	if err != nil {
+		r.failures.Inc()
+		r.lastOK.Set(0)
+		r.status.Successful, r.status.Error = false, err.Error()
+		r.log.Error("lexicon reload failed; the previous lexicon keeps serving",
+			"trigger", trigger, "version", r.current.Load().Lexicon().Version, "err", err)
+		return err
+	}
+	old := r.current.Swap(c)
+	r.onSwap(c)
+	r.lastOK.Set(1)
+	r.lastOKSeconds.Set(float64(t.Unix()))
+	r.status.Successful, r.status.Error, r.status.SucceededUnix = true, "", t.Unix()
+	r.log.Info("lexicon reloaded", "trigger", trigger, "old_version", old.Lexicon().Version, "version", c.Lexicon().Version)
+	return nil
+}
+
+// lexiconStatus describes the serving lexicon and the last reload.
+func (r *reloader) lexiconStatus() *kasuharav1.LexiconStatus {
+	r.mu.Lock()
+	last := proto.Clone(r.status).(*kasuharav1.ReloadStatus)
+	r.mu.Unlock()
+	lex := r.current.Load().Lexicon()
+	st := &kasuharav1.LexiconStatus{Version: lex.Version, Entries: map[string]int32{}, Source: r.source, LastReload: last}
+	if st.Source == "" {
+		st.Source = "embedded"
+	}
+	for c, n := range lex.Count() {
+		st.Entries[string(c)] = int32(n)
+	}
+	return st
+}
+
+// adminServer is the LexiconAdmin gRPC service.
+type adminServer struct {
+	kasuharav1.UnimplementedLexiconAdminServer
+	r *reloader
+}
+
+func (a *adminServer) Reload(context.Context, *kasuharav1.ReloadRequest) (*kasuharav1.LexiconStatus, error) {
+	if err := a.r.reload(triggerRPC); err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "lexicon not reloaded, %s keeps serving: %v",
+			a.r.current.Load().Lexicon().Version, err)
+	}
+	return a.r.lexiconStatus(), nil
+}
+
+func (a *adminServer) Get(context.Context, *kasuharav1.GetLexiconRequest) (*kasuharav1.LexiconStatus, error) {
+	return a.r.lexiconStatus(), nil
+}
+
+// watchSIGHUP reloads on every SIGHUP until ctx ends.
+func (r *reloader) watchSIGHUP(ctx context.Context) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	defer signal.Stop(ch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+			_ = r.reload(triggerSIGHUP) // logged and counted by reload
+		}
+	}
+}
+
+// reloadDebounce is how long the directory must be quiet after a change
+// before a reload: editors write a file as several events (write, rename).
+const reloadDebounce = 300 * time.Millisecond
+
+// watchDir reloads when a *.yaml file in the lexicon directory changes.
+// It watches the directory, not the files, because editors save by
+// writing a new file and renaming it over the old one.
+func (r *reloader) watchDir(ctx context.Context) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watch lexicon directory: %w", err)
+	}
+	defer w.Close()
+	if err := w.Add(r.source); err != nil {
+		return fmt.Errorf("watch lexicon directory %s: %w", r.source, err)
+	}
+	var timer *time.Timer
+	fire := make(chan struct{}, 1)
+	for {
+		select {
+		case <-ctx.Done():
+			if timer != nil {
+				timer.Stop()
+			}
+			return nil
+		case ev, ok := <-w.Events:
+			if !ok {
+				return nil
+			}
+			if !strings.HasSuffix(filepath.Base(ev.Name), ".yaml") || ev.Op == fsnotify.Chmod {
+				continue
+			}
+			if timer == nil {
+				timer = time.AfterFunc(reloadDebounce, func() {
+					select {
+					case fire <- struct{}{}:
+					default:
+					}
+				})
+			} else {
+				timer.Reset(reloadDebounce)
+			}
+		case <-fire:
+			_ = r.reload(triggerFile)
+		case err, ok := <-w.Errors:
+			if !ok {
+				return nil
+			}
+			r.log.Warn("lexicon directory watch", "err", err)
+		}
+	}
+}

@@ -1,8 +1,12 @@
 package classifier
 
 import (
+	"encoding/json"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/kasuhara/kasuhara/lexicon"
 )
 
 // pathological are inputs of the maximum size in the shapes that slow a
@@ -37,5 +41,55 @@ func BenchmarkPathological(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// devTexts are the texts of the shared development corpus, or nil when it
+// is not beside the repository.
+func devTexts(b *testing.B) []string {
+	data, err := os.ReadFile("../../shared/eval/dev.jsonl")
+	if err != nil {
+		b.Skipf("dev corpus: %v", err)
+	}
+	var texts []string
+	for _, line := range strings.Split(string(data), "\n") {
+		var m struct{ Text string }
+		if json.Unmarshal([]byte(line), &m) == nil && m.Text != "" {
+			texts = append(texts, m.Text)
+		}
+	}
+	return texts
+}
+
+// BenchmarkTokenizeOnly is the floor: kagome IPA tokenising the dev corpus
+// and nothing else.
+func BenchmarkTokenizeOnly(b *testing.B) {
+	texts := devTexts(b)
+	a := sharedAnalyzer(b)
+	for b.Loop() {
+		for _, t := range texts {
+			a.tok.Tokenize(t)
+		}
+	}
+}
+
+// BenchmarkClassify is the whole classifier with the default lexicon on the
+// same texts.
+func BenchmarkClassify(b *testing.B) {
+	texts := devTexts(b)
+	lex, err := lexicon.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := New(lex, Options{Analyzer: sharedAnalyzer(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		for _, t := range texts {
+			if _, err := c.Classify(t); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }

@@ -78,6 +78,10 @@ func TestMatching(t *testing.T) {
 		{"half-width katakana is read", "クズ", "ｸｽﾞが", "ｸｽﾞ"},
 		{"hiragana matches katakana pattern", "クズ", "くずだな", "くず"},
 		{"full-width latin is read", "shine", "ＳＨＩＮＥ", "ＳＨＩＮＥ"},
+		{"a noun does not match as the head of a compound: 糸くず", "クズ", "糸くずフィルターをください", ""},
+		{"a noun does not match after a noun prefix: 親バカ", "バカ", "親バカですみません", ""},
+		{"a noun still matches after a particle", "クズ", "お前はクズだ", "クズ"},
+		{"a noun still matches after a pronoun", "クズ", "お前クズだな", "クズ"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -104,12 +104,23 @@ func (a *Analyzer) elements(part, suffix string, subs *substitutions) ([]element
 
 // trim drops leading and trailing particles (optional anyway, so a match
 // starts and ends on a word) and checks the pattern can match.
+//
+// A particle written next to a gap (書き続ける…から) is what the analyst
+// wants to see at that end, so it becomes required instead.
 func (p *pattern) trim(phrase string) error {
 	for len(p.elems) > 0 && p.elems[0].optional {
+		if len(p.elems) > 1 && p.elems[1].gap {
+			p.elems[0].optional = false
+			break
+		}
 		p.elems = p.elems[1:]
 	}
-	for len(p.elems) > 0 && p.elems[len(p.elems)-1].optional {
-		p.elems = p.elems[:len(p.elems)-1]
+	for n := len(p.elems); n > 0 && p.elems[n-1].optional; n = len(p.elems) {
+		if n > 1 && p.elems[n-2].gap {
+			p.elems[n-1].optional = false
+			break
+		}
+		p.elems = p.elems[:n-1]
 	}
 	switch {
 	case len(p.elems) == 0:
@@ -193,11 +204,24 @@ func (a *Analyzer) reading(lemma string) string {
 
 // matchAt reports the end (exclusive token index) of a match of p that
 // starts at toks[i], preferring the shortest.
+//
+// A pattern that starts with a noun does not start inside a compound: when
+// a common noun or a prefix is glued to the match (糸くず, 紙くず, 親バカ,
+// 生ゴミ), the noun is the compound's head and means something else.
 func (p *pattern) matchAt(toks []token, i int) (int, bool) {
 	if !p.elems[0].matches(&toks[i]) {
 		return 0, false
 	}
+	if p.elems[0].noun && i > 0 && compoundModifier(&toks[i-1], &toks[i]) {
+		return 0, false
+	}
 	return p.match(toks, 1, i+1, toks[i].sentence)
+}
+
+// compoundModifier reports whether prev forms a compound noun with t:
+// adjacent, and a common noun or a noun prefix.
+func compoundModifier(prev, t *token) bool {
+	return prev.end == t.start && (prev.pos == "名詞,一般" || prev.pos == "接頭詞,名詞接続") && !prev.quoted == !t.quoted
 }
 
 func (p *pattern) match(toks []token, pe, j, sentence int) (int, bool) {

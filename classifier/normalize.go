@@ -280,7 +280,7 @@ func (s *substitutions) apply(t *normText) *normText {
 	for i := 0; i < len(t.runes); {
 		var hit *substitution
 		for k, c := range s.byFirst[t.runes[i]] {
-			if hasPrefix(t.runes[i:], c.from) {
+			if hasPrefix(t.runes[i:], c.from) && wordEdges(t.runes, i, i+len(c.from), c.from) {
 				hit = &s.byFirst[t.runes[i]][k]
 				break
 			}
@@ -306,6 +306,17 @@ func (s *substitutions) apply(t *normText) *normText {
 	}
 	return out
 }
+
+// wordEdges reports whether a substitution whose from starts or ends with a
+// Latin letter sits on word boundaries at rs[i:j]: shine, never sunshine.
+func wordEdges(rs []rune, i, j int, from []rune) bool {
+	if isLatin(from[0]) && i > 0 && isLatin(rs[i-1]) {
+		return false
+	}
+	return !isLatin(from[len(from)-1]) || j >= len(rs) || !isLatin(rs[j])
+}
+
+func isLatin(r rune) bool { return r < 0x250 && unicode.IsLetter(r) }
 
 func hasPrefix(rs, p []rune) bool {
 	if len(rs) < len(p) {

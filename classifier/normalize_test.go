@@ -26,6 +26,7 @@ entries:
   - {from: 4ね, to: 死ね}
   - {from: 56す, to: 殺す}
   - {from: 殺ス, to: 殺す}
+  - {from: shine, to: 死ね}
 `,
 }
 
@@ -57,6 +58,7 @@ func TestObfuscations(t *testing.T) {
 		{"kanji spelling of a kana noun 馬鹿", "馬鹿じゃないの", "バカ", "馬鹿"},
 		{"spaced letters む の う", "む の う", "無能", "む の う"},
 		{"hiragana くず", "くずが", "クズ", "くず"},
+		{"romaji as a whole word", "お前らまとめてSHINE", "死ね", "SHINE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +94,7 @@ func TestInnocentLookalikesStayQuiet(t *testing.T) {
 		"山田氏にお伝えください",
 		"I want a refund.",
 		"1〜2週間かかります",
+		"the sunshine collection is lovely",
 	} {
 		r, err := c.Classify(text)
 		if err != nil {

@@ -37,6 +37,7 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	logFormat       string
 	logLevel        slog.Level
+	apiKeys         *apiKeys // from --api-key-file; nil accepts any key
 }
 
 func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
@@ -51,6 +52,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight calls may take before they are cut off")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text|json (message text is never logged)")
 	fs.TextVar(&cfg.logLevel, "log-level", slog.LevelInfo, "log level: debug|info|warn|error")
+	apiKeyFile := fs.String("api-key-file", "", "`FILE` of API keys (one a line) the HTTP API routes accept; without it any key is accepted")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -63,6 +65,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	}
 	log, err := newLogger(stderr, cfg.logFormat, cfg.logLevel)
 	if err != nil {
+		return err
+	}
+	if cfg.apiKeys, err = loadAPIKeys(*apiKeyFile); err != nil {
 		return err
 	}
 	an, err := classifier.NewAnalyzer()
@@ -100,6 +105,8 @@ type serverDeps struct {
 	current  *atomic.Pointer[classifier.Classifier]
 	maxBatch int
 	log      *slog.Logger
+	// apiKeys are the keys the HTTP API accepts; nil accepts any.
+	apiKeys *apiKeys
 }
 
 // newServer builds the gRPC and HTTP servers around the current
@@ -126,7 +133,8 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 		grpc.ChainUnaryInterceptor(grpcMetrics.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(onPanic)),
 		grpc.ChainStreamInterceptor(grpcMetrics.StreamServerInterceptor(), recovery.StreamServerInterceptor(onPanic)),
 	)
-	kasuharav1.RegisterClassifierServer(gs, &classifierServer{current: current, metrics: m, maxBatch: d.maxBatch, log: log})
+	cs := &classifierServer{current: current, metrics: m, maxBatch: d.maxBatch, log: log}
+	kasuharav1.RegisterClassifierServer(gs, cs)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
@@ -144,6 +152,7 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	registerHTTPAPI(mux, httpDeps{cs: cs, keys: d.apiKeys, reg: reg})
 	return &server{
 		grpc: gs, health: hs, log: log, metrics: m,
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
@@ -169,7 +178,7 @@ func serve(ctx context.Context, cfg serveConfig, src lexiconSource, log *slog.Lo
 	var current atomic.Pointer[classifier.Classifier]
 	current.Store(c)
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: &current, maxBatch: cfg.maxBatch, log: log})
+	srv := newServer(reg, serverDeps{current: &current, maxBatch: cfg.maxBatch, log: log, apiKeys: cfg.apiKeys})
 	rl := newReloader(reg, src.dir, src.build, &current, func(c *classifier.Classifier) { srv.metrics.setLexicon(c.Lexicon()) }, log)
 
 	var lis []net.Listener

@@ -1,0 +1,628 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/kasuhara/kasuhara/classifier"
+	"github.com/kasuhara/kasuhara/lexicon"
+	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/http/*.response.json from what the server answers")
+
+// mappingLexicon has one entry per category, each with a weight of its
+// own, so a score shows which categories it came from.
+const mappingLexicon = "testdata/http/lexicon"
+
+type httpTest struct {
+	url  string
+	reg  *prometheus.Registry
+	grpc kasuharav1.ClassifierClient // the same server over bufconn
+	logs *syncBuffer                 // everything logged, at debug level
+}
+
+type httpTestOptions struct {
+	lexicon  string // default testdata/lexicon (殺す 1.0, 責任者 0.7)
+	maxText  int    // default 1024
+	maxBatch int    // default 8
+	keys     []string
+}
+
+// startHTTP serves a whole server (newServer) over httptest, and its gRPC
+// API over bufconn, with a debug logger that records everything.
+func startHTTP(t *testing.T, o httpTestOptions) *httpTest {
+	t.Helper()
+	if o.lexicon == "" {
+		o.lexicon = "testdata/lexicon"
+	}
+	if o.maxText == 0 {
+		o.maxText = 1024
+	}
+	if o.maxBatch == 0 {
+		o.maxBatch = 8
+	}
+	lex, err := lexicon.LoadDir(o.lexicon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := classifier.New(lex, classifier.Options{MaxTextBytes: o.maxText})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys *apiKeys
+	if o.keys != nil {
+		path := filepath.Join(t.TempDir(), "keys")
+		if err := os.WriteFile(path, []byte(strings.Join(o.keys, "\n")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if keys, err = loadAPIKeys(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var cur atomic.Pointer[classifier.Classifier]
+	cur.Store(c)
+	logs := &syncBuffer{}
+	reg := prometheus.NewRegistry()
+	srv := newServer(reg, serverDeps{current: &cur, maxBatch: o.maxBatch, apiKeys: keys,
+		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	hs := httptest.NewServer(srv.http.Handler)
+	t.Cleanup(hs.Close)
+	lis := bufconn.Listen(1 << 20)
+	go srv.grpc.Serve(lis)
+	t.Cleanup(srv.grpc.Stop)
+	conn, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &httpTest{url: hs.URL, reg: reg, grpc: kasuharav1.NewClassifierClient(conn), logs: logs}
+}
+
+// syncBuffer is a bytes.Buffer that handlers may log to concurrently.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// request is one HTTP call in a table.
+type request struct {
+	method      string // default POST
+	path        string
+	contentType string // default application/json; "-" sends none
+	header      map[string]string
+	body        string
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (ht *httpTest) do(t *testing.T, rq request) reply {
+	t.Helper()
+	if rq.method == "" {
+		rq.method = http.MethodPost
+	}
+	req, err := http.NewRequest(rq.method, ht.url+rq.path, strings.NewReader(rq.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch rq.contentType {
+	case "":
+		req.Header.Set("Content-Type", "application/json")
+	case "-":
+	default:
+		req.Header.Set("Content-Type", rq.contentType)
+	}
+	for k, v := range rq.header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reply{resp.StatusCode, resp.Header, body}
+}
+
+// kasuharaError is /v1/classify's error body.
+type kasuharaError struct {
+	Code    *int    `json:"code"`
+	Message *string `json:"message"`
+}
+
+// decodeStrict decodes b into v, refusing fields v does not have.
+func decodeStrict(t *testing.T, b []byte, v any) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+}
+
+func TestHTTPClassify(t *testing.T) {
+	ht := startHTTP(t, httpTestOptions{})
+	r := ht.do(t, request{path: "/v1/classify", body: `{"id": "m1", "text": "ｶﾞｯｶﾘだ。殺すぞ"}`})
+	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+		t.Fatalf("status %d, Content-Type %q: %s", r.status, r.header.Get("Content-Type"), r.body)
+	}
+	var resp kasuharav1.ClassifyResponse
+	if err := protojson.Unmarshal(r.body, &resp); err != nil {
+		t.Fatalf("answer is not a ClassifyResponse: %v\n%s", err, r.body)
+	}
+	if resp.GetId() != "m1" || resp.GetLabel() != kasuharav1.Label_LABEL_HARASSMENT || resp.GetScore() != 1 || resp.GetLexiconVersion() == "" {
+		t.Errorf("resp = %v", &resp)
+	}
+	if ms := resp.GetMatches(); len(ms) != 1 || ms[0].GetStart() != 7 || ms[0].GetEnd() != 9 || ms[0].GetText() != "殺す" {
+		t.Errorf("matches = %v, want 殺す at [7,9) in code points", ms)
+	}
+	// The same answer as gRPC gives.
+	g, err := ht.grpc.Classify(context.Background(), &kasuharav1.ClassifyRequest{Id: "m1", Text: "ｶﾞｯｶﾘだ。殺すぞ"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := protojson.Marshal(g); !protoEqualJSON(t, r.body, want) {
+		t.Errorf("HTTP answer\n%s\ndiffers from gRPC's\n%s", r.body, want)
+	}
+}
+
+// protoEqualJSON reports whether two protojson documents hold the same
+// ClassifyResponse.
+func protoEqualJSON(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y kasuharav1.ClassifyResponse
+	if err := protojson.Unmarshal(a, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := protojson.Unmarshal(b, &y); err != nil {
+		t.Fatal(err)
+	}
+	xb, _ := protojson.MarshalOptions{EmitUnpopulated: true}.Marshal(&x)
+	yb, _ := protojson.MarshalOptions{EmitUnpopulated: true}.Marshal(&y)
+	return jsonEqual(t, xb, yb)
+}
+
+// jsonEqual reports whether a and b are the same JSON value.
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatalf("%v: %s", err, a)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+func TestHTTPClassifyAnswersEveryField(t *testing.T) {
+	// A routine answer still carries score, categoryScores and matches, so
+	// webhook consumers need no defaults.
+	ht := startHTTP(t, httpTestOptions{})
+	r := ht.do(t, request{path: "/v1/classify", body: `{"text": "発送はいつですか"}`})
+	var got map[string]any
+	if err := json.Unmarshal(r.body, &got); err != nil || r.status != http.StatusOK {
+		t.Fatalf("status %d: %s (%v)", r.status, r.body, err)
+	}
+	want := map[string]any{"id": "", "label": "LABEL_ROUTINE", "score": 0.0, "categoryScores": map[string]any{}, "matches": []any{}}
+	for k, v := range want {
+		if !reflect.DeepEqual(got[k], v) {
+			t.Errorf("%s = %#v, want %#v", k, got[k], v)
+		}
+	}
+}
+
+func TestHTTPClassifyBatchKeepsOrder(t *testing.T) {
+	ht := startHTTP(t, httpTestOptions{})
+	r := ht.do(t, request{path: "/v1/classify:batch", body: `{"requests": [
+		{"id": "a", "text": "殺すぞ"}, {"id": "b", "text": "発送はいつですか"}, {"id": "c", "text": "責任者を出してください"}]}`})
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	var resp kasuharav1.ClassifyBatchResponse
+	if err := protojson.Unmarshal(r.body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		id    string
+		label kasuharav1.Label
+	}{{"a", kasuharav1.Label_LABEL_HARASSMENT}, {"b", kasuharav1.Label_LABEL_ROUTINE}, {"c", kasuharav1.Label_LABEL_ESCALATE}}
+	if len(resp.GetResponses()) != len(want) {
+		t.Fatalf("%d responses, want %d", len(resp.GetResponses()), len(want))
+	}
+	for i, w := range want {
+		if got := resp.GetResponses()[i]; got.GetId() != w.id || got.GetLabel() != w.label {
+			t.Errorf("responses[%d] = %s %s, want %s %s", i, got.GetId(), got.GetLabel(), w.id, w.label)
+		}
+	}
+}
+
+func TestHTTPClassifyErrors(t *testing.T) {
+	ht := startHTTP(t, httpTestOptions{maxText: 16, maxBatch: 2})
+	tests := []struct {
+		name     string
+		req      request
+		status   int
+		code     codes.Code
+		message  string
+		wantHead map[string]string
+	}{
+		{"GET is 405 and says to POST", request{method: "GET", path: "/v1/classify"},
+			405, codes.Unimplemented, "method GET: not allowed, want POST", map[string]string{"Allow": "POST"}},
+		{"PUT on the batch route is 405", request{method: "PUT", path: "/v1/classify:batch", body: `{}`},
+			405, codes.Unimplemented, "method PUT", nil},
+		{"text/plain is 415", request{path: "/v1/classify", contentType: "text/plain", body: `{"text": "a"}`},
+			415, codes.InvalidArgument, `Content-Type "text/plain": unsupported, want application/json`, nil},
+		{"curl's default form type is 415", request{path: "/v1/classify", contentType: "application/x-www-form-urlencoded", body: `{"text": "a"}`},
+			415, codes.InvalidArgument, "want application/json", nil},
+		{"JSON in another charset is 415", request{path: "/v1/classify", contentType: "application/json; charset=shift_jis", body: `{"text": "a"}`},
+			415, codes.InvalidArgument, "unsupported", nil},
+		{"a body over the limit is 413", request{path: "/v1/classify", body: `{"text": "` + strings.Repeat("a", grpcMaxRecvBytes) + `"}`},
+			413, codes.ResourceExhausted, "request body: over the limit of 4194304 bytes", nil},
+		{"malformed JSON is 400", request{path: "/v1/classify", body: `{"text": `},
+			400, codes.InvalidArgument, "request body:", nil},
+		{"an unknown field is 400 naming it", request{path: "/v1/classify", body: `{"txt": "殺すぞ"}`},
+			400, codes.InvalidArgument, `unknown field "txt"`, nil},
+		{"empty text is 400", request{path: "/v1/classify", body: `{"text": ""}`},
+			400, codes.InvalidArgument, "text: empty, want some text", nil},
+		{"text over --max-text-bytes says got and want", request{path: "/v1/classify", body: `{"text": "あああああア"}`},
+			400, codes.InvalidArgument, "text: 18 bytes, want <= 16", nil},
+		{"invalid UTF-8 is 400", request{path: "/v1/classify", body: "{\"text\": \"ok\xff\"}"},
+			400, codes.InvalidArgument, "request body: invalid UTF-8", nil},
+		{"an empty batch is 400", request{path: "/v1/classify:batch", body: `{"requests": []}`},
+			400, codes.InvalidArgument, "requests: empty, want 1 or more", nil},
+		{"a batch over --max-batch is 400", request{path: "/v1/classify:batch", body: `{"requests": [{"text": "a"}, {"text": "b"}, {"text": "c"}]}`},
+			400, codes.InvalidArgument, "requests: 3 items, want <= 2", nil},
+		{"a bad batch item is named by index", request{path: "/v1/classify:batch", body: `{"requests": [{"text": "a"}, {"text": " "}]}`},
+			400, codes.InvalidArgument, "requests[1].text: empty", nil},
+		{"an unknown /v1 path is 404 in JSON", request{path: "/v1/classifyy", body: `{}`},
+			404, codes.NotFound, "no route /v1/classifyy", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ht.do(t, tt.req)
+			if r.status != tt.status {
+				t.Errorf("status %d, want %d: %s", r.status, tt.status, r.body)
+			}
+			if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("Content-Type %q, want JSON", ct)
+			}
+			var e kasuharaError
+			decodeStrict(t, r.body, &e)
+			if e.Code == nil || codes.Code(*e.Code) != tt.code || e.Message == nil || !strings.Contains(*e.Message, tt.message) {
+				t.Errorf("body %s, want code %d (%s) and a message with %q", r.body, tt.code, tt.code, tt.message)
+			}
+			for k, v := range tt.wantHead {
+				if got := r.header.Get(k); got != v {
+					t.Errorf("header %s = %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+}
+
+func TestHTTPClassifyAcceptsJSONWithoutContentType(t *testing.T) {
+	ht := startHTTP(t, httpTestOptions{})
+	for _, ct := range []string{"-", "application/json; charset=UTF-8", "Application/JSON"} {
+		if r := ht.do(t, request{path: "/v1/classify", contentType: ct, body: `{"text": "殺すぞ"}`}); r.status != http.StatusOK {
+			t.Errorf("Content-Type %q: status %d: %s", ct, r.status, r.body)
+		}
+	}
+}
+
+func TestHTTPAnswerMapsCodesInOnePlace(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		status int
+		code   codes.Code
+	}{
+		{"InvalidArgument is 400", status.Error(codes.InvalidArgument, "x"), 400, codes.InvalidArgument},
+		{"FailedPrecondition is 400", status.Error(codes.FailedPrecondition, "x"), 400, codes.FailedPrecondition},
+		{"Unauthenticated is 401", status.Error(codes.Unauthenticated, "x"), 401, codes.Unauthenticated},
+		{"PermissionDenied is 403", status.Error(codes.PermissionDenied, "x"), 403, codes.PermissionDenied},
+		{"NotFound is 404", status.Error(codes.NotFound, "x"), 404, codes.NotFound},
+		{"ResourceExhausted is 429", status.Error(codes.ResourceExhausted, "x"), 429, codes.ResourceExhausted},
+		{"Canceled is 499", status.Error(codes.Canceled, "x"), 499, codes.Canceled},
+		{"Internal is 500", status.Error(codes.Internal, "x"), 500, codes.Internal},
+		{"Unimplemented is 501", status.Error(codes.Unimplemented, "x"), 501, codes.Unimplemented},
+		{"Unavailable is 503", status.Error(codes.Unavailable, "x"), 503, codes.Unavailable},
+		{"DeadlineExceeded is 504", status.Error(codes.DeadlineExceeded, "x"), 504, codes.DeadlineExceeded},
+		{"an error without a code is 500 Unknown", errors.New("x"), 500, codes.Unknown},
+		{"an HTTP error keeps its own status", &httpError{413, codes.ResourceExhausted, "x"}, 413, codes.ResourceExhausted},
+		{"a wrapped HTTP error too", errors.Join(errors.New("y"), &httpError{415, codes.InvalidArgument, "x"}), 415, codes.InvalidArgument},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, st := httpAnswer(tt.err)
+			if got != tt.status || st.Code() != tt.code {
+				t.Errorf("httpAnswer = %d %s, want %d %s", got, st.Code(), tt.status, tt.code)
+			}
+		})
+	}
+	for c := codes.OK; c <= codes.Unauthenticated; c++ {
+		if httpCodes[c].status == 0 || httpCodes[c].name == "" {
+			t.Errorf("code %s has no HTTP status or name", c)
+		}
+	}
+	if got := codeName(codes.InvalidArgument); got != "INVALID_ARGUMENT" {
+		t.Errorf("codeName(InvalidArgument) = %q", got)
+	}
+}
+
+func TestHTTPAPIKeys(t *testing.T) {
+	ht := startHTTP(t, httpTestOptions{keys: []string{"# ops", "k-ops", "", "k-web"}})
+	classify := `{"text": "殺すぞ"}`
+	analyze := `{"comment": {"text": "殺すぞ"}, "requestedAttributes": {"TOXICITY": {}}}`
+	moderate := `{"input": "殺すぞ"}`
+	tests := []struct {
+		name   string
+		req    request
+		status int
+	}{
+		{"classify without a key is 401", request{path: "/v1/classify", body: classify}, 401},
+		{"classify with an unknown key is 401", request{path: "/v1/classify", body: classify, header: map[string]string{"Authorization": "Bearer nope"}}, 401},
+		{"classify with a listed key", request{path: "/v1/classify", body: classify, header: map[string]string{"Authorization": "Bearer k-ops"}}, 200},
+		{"batch with another listed key", request{path: "/v1/classify:batch", body: `{"requests": [` + classify + `]}`, header: map[string]string{"Authorization": "Bearer k-web"}}, 200},
+		{"a comment line is no key", request{path: "/v1/classify", body: classify, header: map[string]string{"Authorization": "Bearer # ops"}}, 401},
+		{"Perspective without ?key is 400, as Google answers", request{path: "/v1alpha1/comments:analyze", body: analyze}, 400},
+		{"Perspective with a wrong ?key", request{path: "/v1alpha1/comments:analyze?key=nope", body: analyze}, 400},
+		{"Perspective with ?key", request{path: "/v1alpha1/comments:analyze?key=k-ops", body: analyze}, 200},
+		{"Perspective with X-Goog-Api-Key", request{path: "/v1alpha1/comments:analyze", body: analyze, header: map[string]string{"X-Goog-Api-Key": "k-web"}}, 200},
+		{"moderations without a key is 401", request{path: "/v1/moderations", body: moderate}, 401},
+		{"moderations with a Bearer key", request{path: "/v1/moderations", body: moderate, header: map[string]string{"Authorization": "Bearer k-web"}}, 200},
+		{"metrics need no key", request{method: "GET", path: "/metrics"}, 200},
+		{"healthz needs no key", request{method: "GET", path: "/healthz"}, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if r := ht.do(t, tt.req); r.status != tt.status {
+				t.Errorf("status %d, want %d: %.300s", r.status, tt.status, r.body)
+			}
+		})
+	}
+}
+
+func TestLoadAPIKeys(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	k, err := loadAPIKeys(write("keys", "# comment\n\n  alpha  \r\nbeta\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]bool{"alpha": true, "beta": true, "gamma": false, "": false, "# comment": false, "  alpha  ": false} {
+		if got := k.accepts(key); got != want {
+			t.Errorf("accepts(%q) = %v, want %v", key, got, want)
+		}
+	}
+	if k, err := loadAPIKeys(""); err != nil || !k.accepts("anything") || !k.accepts("") {
+		t.Errorf("no file: %v, %v; want every key accepted", k, err)
+	}
+	if _, err := loadAPIKeys(write("empty", "# only comments\n\n")); err == nil || !strings.Contains(err.Error(), "no keys") {
+		t.Errorf("a file without keys: err = %v, want one saying so", err)
+	}
+	if _, err := loadAPIKeys(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing file: err = %v, want fs.ErrNotExist", err)
+	}
+}
+
+func TestHTTPMetricsAreSharedWithGRPC(t *testing.T) {
+	ht := startHTTP(t, httpTestOptions{})
+	secret := "秘密の顧客テキスト殺すぞ"
+	for _, rq := range []request{
+		{path: "/v1/classify", body: `{"id": "cust-42", "text": "` + secret + `"}`},
+		{path: "/v1/classify:batch", body: `{"requests": [{"id": "cust-42", "text": "` + secret + `"}, {"text": "発送はいつですか"}]}`},
+		{path: "/v1alpha1/comments:analyze", body: `{"comment": {"text": "` + secret + `"}, "requestedAttributes": {"THREAT": {}}}`},
+		{path: "/v1/moderations", body: `{"input": ["` + secret + `"]}`},
+		{path: "/v1/classify", body: `{"text": ""}`},
+		{path: "/v1/classify", contentType: "text/plain", body: secret},
+	} {
+		ht.do(t, rq)
+	}
+	if _, err := ht.grpc.Classify(context.Background(), &kasuharav1.ClassifyRequest{Text: secret}); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := ht.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// find returns the value of a counter, or the sample count of a histogram.
+	find := func(name string, labels map[string]string) float64 {
+		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
+		next:
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if v, ok := labels[l.GetName()]; ok && v != l.GetValue() {
+						continue next
+					}
+				}
+				if h := m.GetHistogram(); h != nil {
+					return float64(h.GetSampleCount())
+				}
+				return m.GetCounter().GetValue()
+			}
+		}
+		t.Fatalf("no %s%v", name, labels)
+		return 0
+	}
+	counts := []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		// Four HTTP answers and one gRPC answer, one counter.
+		{"kasuhara_classify_messages_total", map[string]string{"label": "harassment"}, 5},
+		{"kasuhara_classify_messages_total", map[string]string{"label": "routine"}, 1},
+		{"kasuhara_classify_rejected_total", map[string]string{"reason": "empty"}, 1},
+		{"kasuhara_http_requests_total", map[string]string{"route": "/v1/classify", "code": "200"}, 1},
+		{"kasuhara_http_requests_total", map[string]string{"route": "/v1/classify", "code": "400"}, 1},
+		{"kasuhara_http_requests_total", map[string]string{"route": "/v1/classify", "code": "415"}, 1},
+		{"kasuhara_http_requests_total", map[string]string{"route": "/v1/classify:batch", "code": "200"}, 1},
+		{"kasuhara_http_requests_total", map[string]string{"route": "/v1alpha1/comments:analyze", "code": "200"}, 1},
+		{"kasuhara_http_requests_total", map[string]string{"route": "/v1/moderations", "code": "200"}, 1},
+	}
+	for _, c := range counts {
+		if got := find(c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	if n := find("kasuhara_http_request_duration_seconds", map[string]string{"route": "/v1/classify", "code": "200"}); n != 1 {
+		t.Errorf("duration histogram count = %v, want 1", n)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if v := l.GetValue(); v != "" && strings.Contains(secret, v) || v == "cust-42" {
+					t.Errorf("%s has label %s=%q from a request", mf.GetName(), l.GetName(), v)
+				}
+			}
+		}
+	}
+	logs := ht.logs.String()
+	if !strings.Contains(logs, `msg="http request" route=/v1/classify code=200`) {
+		t.Errorf("debug log lacks the request line:\n%s", logs)
+	}
+	if strings.Contains(logs, "殺す") || strings.Contains(logs, "秘密") || strings.Contains(logs, "cust-42") {
+		t.Errorf("log carries request content:\n%s", logs)
+	}
+}
+
+func TestHTTPPanicIsAnsweredInternal(t *testing.T) {
+	logs := &syncBuffer{}
+	a := newHTTPAPI(httpDeps{
+		cs:  &classifierServer{log: slog.New(slog.NewTextHandler(logs, nil))},
+		reg: prometheus.NewRegistry(),
+	})
+	h := a.instrument("test", &kasuharaStyle, func(http.ResponseWriter, *http.Request) error {
+		panic("bad token 殺す") // a panic value may hold text; it must not reach the log
+	})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/test", nil))
+	if rec.Code != http.StatusInternalServerError {
+		t.Errorf("status %d, want 500", rec.Code)
+	}
+	var e kasuharaError
+	decodeStrict(t, rec.Body.Bytes(), &e)
+	if e.Code == nil || codes.Code(*e.Code) != codes.Internal || *e.Message != "internal error" {
+		t.Errorf("body %s, want Internal", rec.Body)
+	}
+	if l := logs.String(); !strings.Contains(l, "panic in HTTP handler") || strings.Contains(l, "殺す") {
+		t.Errorf("log %q: want the panic noted without its text", l)
+	}
+	if got := testutil.ToFloat64(a.requests.WithLabelValues("test", "500")); got != 1 {
+		t.Errorf("requests{test,500} = %v, want 1", got)
+	}
+}
+
+func TestUTF16Offsets(t *testing.T) {
+	// 😀 is one code point and two UTF-16 code units; ｶ and ﾞ are one each.
+	got := utf16Offsets("a😀殺ﾞ")
+	want := []int{0, 1, 3, 4, 5}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("utf16Offsets = %v, want %v", got, want)
+	}
+}
+
+// goldenCase is a request in testdata/http/NAME.request.json whose answer
+// must be testdata/http/NAME.response.json, after normalise.
+type goldenCase struct {
+	name   string
+	path   string
+	status int
+}
+
+// runGolden posts each case's request and compares the answer with its
+// golden response; -update rewrites the responses instead.
+func runGolden(t *testing.T, ht *httpTest, cases []goldenCase, normalise func(t *testing.T, v any)) {
+	t.Helper()
+	for _, gc := range cases {
+		t.Run(gc.name, func(t *testing.T) {
+			reqBody, err := os.ReadFile(filepath.Join("testdata/http", gc.name+".request.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := ht.do(t, request{path: gc.path, body: string(reqBody)})
+			if r.status != gc.status {
+				t.Errorf("status %d, want %d: %s", r.status, gc.status, r.body)
+			}
+			var got any
+			if err := json.Unmarshal(r.body, &got); err != nil {
+				t.Fatalf("answer is not JSON: %v\n%s", err, r.body)
+			}
+			normalise(t, got)
+			gotJSON, err := json.MarshalIndent(got, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join("testdata/http", gc.name+".response.json")
+			if *update {
+				if err := os.WriteFile(file, append(gotJSON, '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !jsonEqual(t, gotJSON, want) {
+				t.Errorf("answer differs from %s:\n got: %s\nwant: %s", file, gotJSON, want)
+			}
+		})
+	}
+}

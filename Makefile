@@ -10,7 +10,7 @@ DEV_CORPUS               ?= ../shared/eval/dev.jsonl
 BIN                      := $(CURDIR)/bin
 FUZZTIME                 ?= 10s
 
-.PHONY: run build test vet fmt-check proto proto-check eval fuzz bench clean
+.PHONY: run build test vet fmt-check lint-lexicon proto proto-check eval fuzz bench clean
 
 run:
 	$(GO) run ./cmd/kasuhara serve --grpc-addr $(GRPC_ADDR) --http-addr $(HTTP_ADDR)
@@ -18,8 +18,13 @@ run:
 build:
 	$(GO) build -o $(BIN)/kasuhara ./cmd/kasuhara
 
-test: fmt-check vet
+test: fmt-check vet lint-lexicon
 	$(GO) test -race -count=1 ./...
+
+# Lints the embedded default lexicon: every entry's examples, shadowed and
+# unmatchable phrases, with file and line.
+lint-lexicon:
+	$(GO) run ./cmd/kasuhara lexicon lint
 
 vet:
 	$(GO) vet ./...

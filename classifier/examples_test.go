@@ -7,42 +7,17 @@ import (
 	"github.com/kasuhara/kasuhara/lexicon"
 )
 
-// TestDefaultLexiconExamples runs every entry's own tests: each example must
-// make the entry fire, each counter-example must not.
+// TestDefaultLexiconExamples lints the default lexicon: every entry's own
+// tests (each example must make the entry fire, each counter-example must
+// not) and every other check of Lint.
 func TestDefaultLexiconExamples(t *testing.T) {
 	lex, err := lexicon.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(lex, Options{Analyzer: sharedAnalyzer(t)})
-	if err != nil {
-		t.Fatal(err)
+	for _, err := range Lint(lex, Options{Analyzer: sharedAnalyzer(t)}) {
+		t.Error(err)
 	}
-	for _, e := range lex.Entries {
-		for _, ex := range e.Examples {
-			if !fires(t, c, e, ex) {
-				t.Errorf("%s: %s entry %q does not match its example %q", e.Pos, e.Category, e.Pattern, ex)
-			}
-		}
-		for _, ex := range e.CounterExamples {
-			if fires(t, c, e, ex) {
-				t.Errorf("%s: %s entry %q matches its counter-example %q", e.Pos, e.Category, e.Pattern, ex)
-			}
-		}
-	}
-}
-
-func fires(t *testing.T, c *Classifier, e lexicon.Entry, text string) bool {
-	r, err := c.Classify(text)
-	if err != nil {
-		t.Fatalf("%s: %v", e.Pos, err)
-	}
-	for _, m := range r.Matches {
-		if m.Entry == e.Pattern && m.Category == e.Category {
-			return true
-		}
-	}
-	return false
 }
 
 func Example() {

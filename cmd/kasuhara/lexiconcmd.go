@@ -1,0 +1,459 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/kasuhara/kasuhara/classifier"
+	"github.com/kasuhara/kasuhara/lexicon"
+)
+
+// lexiconCommands are the subcommands of kasuhara lexicon.
+var lexiconCommands = []command{
+	{"dump", "write the embedded default lexicon's files into a directory, the start of a custom lexicon", runLexiconDump},
+	{"lint", "check a lexicon: what loading checks, and what needs the tokenizer; non-zero exit on any problem", runLexiconLint},
+	{"diff", "which messages of a corpus change label between two lexicons, and because of which entries", runLexiconDiff},
+}
+
+func runLexicon(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		lexiconUsage(stderr)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return flag.ErrHelp
+	}
+	for _, c := range lexiconCommands {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], stdin, stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "kasuhara lexicon: unknown subcommand %q\n", args[0])
+	lexiconUsage(stderr)
+	return errUsage
+}
+
+func lexiconUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: kasuhara lexicon SUBCOMMAND [flags]\n\nsubcommands:")
+	for _, c := range lexiconCommands {
+		fmt.Fprintf(w, "  %-5s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nkasuhara lexicon SUBCOMMAND -h lists a subcommand's flags.")
+}
+
+// noArgs reports a usage error for positional arguments where a command
+// takes flags only.
+func noArgs(fs *flag.FlagSet, stderr io.Writer) error {
+	if fs.NArg() == 0 {
+		return nil
+	}
+	fmt.Fprintf(stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+	fs.Usage()
+	return errUsage
+}
+
+// required reports a usage error for a string flag left empty.
+func required(fs *flag.FlagSet, stderr io.Writer, names ...string) error {
+	for _, n := range names {
+		if fs.Lookup(n).Value.String() == "" {
+			fmt.Fprintf(stderr, "%s: --%s is required\n", fs.Name(), n)
+			fs.Usage()
+			return errUsage
+		}
+	}
+	return nil
+}
+
+func runLexiconDump(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("lexicon dump", "--out DIR [--force]", stderr)
+	out := fs.String("out", "", "`DIR` to write the default lexicon's files into; created if missing")
+	force := fs.Bool("force", false, "overwrite files that exist in DIR")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs, stderr); err != nil {
+		return err
+	}
+	if err := required(fs, stderr, "out"); err != nil {
+		return err
+	}
+	return dumpFiles(lexicon.DefaultFS(), *out, *force, stdout)
+}
+
+// dumpFiles copies every file at the root of src into dir byte for byte,
+// naming each file written. Unless force, it writes nothing if any of the
+// files exists in dir already.
+func dumpFiles(src fs.FS, dir string, force bool, stdout io.Writer) error {
+	ents, err := fs.ReadDir(src, ".")
+	if err != nil {
+		return fmt.Errorf("read default lexicon: %w", err)
+	}
+	var names, exist []string
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		names = append(names, e.Name())
+		if _, err := os.Lstat(filepath.Join(dir, e.Name())); err == nil {
+			exist = append(exist, filepath.Join(dir, e.Name()))
+		}
+	}
+	switch {
+	case force:
+	case len(exist) == 1:
+		return fmt.Errorf("dump: %s exists; --force overwrites it", exist[0])
+	case len(exist) > 1:
+		return fmt.Errorf("dump: %s and %d other files exist; --force overwrites them", exist[0], len(exist)-1)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("dump: %w", err)
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if !force {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	}
+	for _, name := range names {
+		data, err := fs.ReadFile(src, name)
+		if err != nil {
+			return fmt.Errorf("dump: read %s: %w", name, err)
+		}
+		path := filepath.Join(dir, name)
+		if err := writeFile(path, flags, data); err != nil {
+			return fmt.Errorf("dump: %w", err)
+		}
+		fmt.Fprintln(stdout, "wrote", path)
+	}
+	return nil
+}
+
+func writeFile(path string, flags int, data []byte) error {
+	f, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// errLintFailed is returned when lint found problems.
+var errLintFailed = errors.New("lint found problems")
+
+// lintReport is what lint prints, and its JSON form.
+type lintReport struct {
+	OK      bool            `json:"ok"`
+	Errors  []lintErrorJSON `json:"errors"`
+	Entries int             `json:"entries"`
+	Version string          `json:"version"`
+}
+
+type lintErrorJSON struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+}
+
+func runLexiconLint(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("lexicon lint", "[--lexicon DIR] [--json]", stderr)
+	var cf classifierFlags
+	cf.register(fs)
+	asJSON := fs.Bool("json", false, `print one JSON object {"ok", "errors": [{"file", "line", "message"}], "entries", "version"}`)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs, stderr); err != nil {
+		return err
+	}
+	rep, err := lintLexicon(&cf)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if err := printJSON(stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		for _, e := range rep.Errors {
+			fmt.Fprintf(stdout, "%s:%d: %s\n", e.File, e.Line, e.Message)
+		}
+		if rep.OK {
+			fmt.Fprintf(stdout, "ok: %d entries, lexicon version %s\n", rep.Entries, rep.Version)
+		}
+	}
+	if !rep.OK {
+		return fmt.Errorf("%w: %d in %s", errLintFailed, len(rep.Errors), lexiconName(cf.lexiconDir))
+	}
+	return nil
+}
+
+// lintLexicon loads and lints --lexicon. Problems in the files are in the
+// report; err is for what stops linting (no files, unreadable directory).
+func lintLexicon(cf *classifierFlags) (lintReport, error) {
+	rep := lintReport{Errors: []lintErrorJSON{}}
+	add := func(le *lexicon.Error) {
+		file := le.Pos.File
+		if cf.lexiconDir != "" {
+			file = filepath.Join(cf.lexiconDir, file)
+		}
+		rep.Errors = append(rep.Errors, lintErrorJSON{file, le.Pos.Line, le.Msg})
+	}
+	lex, err := cf.loadLexicon()
+	if err != nil {
+		les, ok := lexiconErrors(err)
+		if !ok {
+			return rep, err
+		}
+		for _, le := range les {
+			add(le)
+		}
+		return rep, nil
+	}
+	rep.Entries, rep.Version = len(lex.Entries), lex.Version
+	for _, err := range classifier.Lint(lex, cf.opts) {
+		var le *lexicon.Error
+		if !errors.As(err, &le) {
+			return rep, err // the options, not the lexicon
+		}
+		add(le)
+	}
+	rep.OK = len(rep.Errors) == 0
+	return rep, nil
+}
+
+// lexiconErrors flattens what lexicon.Load returns (wrapped, joined) into
+// its *lexicon.Error parts; ok is false if some part is not one.
+func lexiconErrors(err error) (les []*lexicon.Error, ok bool) {
+	var walk func(error) bool
+	walk = func(err error) bool {
+		switch e := err.(type) {
+		case *lexicon.Error:
+			les = append(les, e)
+			return true
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				if !walk(x) {
+					return false
+				}
+			}
+			return true
+		case interface{ Unwrap() error }:
+			return walk(e.Unwrap())
+		}
+		return false
+	}
+	return les, walk(err)
+}
+
+// lexiconName names a --lexicon value for messages.
+func lexiconName(dir string) string {
+	if dir == "" {
+		return "the default lexicon"
+	}
+	return dir
+}
+
+// defaultLexiconWord is what --old and --new take for the embedded lexicon.
+const defaultLexiconWord = "default"
+
+func runLexiconDiff(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("lexicon diff", "--old DIR|default --new DIR|default --corpus FILE.jsonl [flags]", stderr)
+	var cf classifierFlags
+	// The thresholds and size limit apply to both lexicons; --old and --new
+	// stand for --lexicon.
+	shared := flag.NewFlagSet("", flag.ContinueOnError)
+	cf.register(shared)
+	shared.VisitAll(func(f *flag.Flag) {
+		if f.Name != "lexicon" {
+			fs.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	oldDir := fs.String("old", "", "the lexicon `DIR` before the change, or "+defaultLexiconWord+" for the embedded one")
+	newDir := fs.String("new", "", "the lexicon `DIR` after the change, or "+defaultLexiconWord+" for the embedded one")
+	corpus := fs.String("corpus", "", `JSON Lines `+"`FILE`"+` of {"id","text"}; a "label" is shown and counted when present`)
+	asJSON := fs.Bool("json", false, "print one JSON object (changed, transitions) instead of prose")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs, stderr); err != nil {
+		return err
+	}
+	if err := required(fs, stderr, "old", "new", "corpus"); err != nil {
+		return err
+	}
+	oldCF, newCF := cf, cf
+	oldCF.lexiconDir, newCF.lexiconDir = lexiconDirArg(*oldDir), lexiconDirArg(*newDir)
+	oldC, err := oldCF.build(nil)
+	if err != nil {
+		return fmt.Errorf("--old: %w", err)
+	}
+	newC, err := newCF.build(oldC.Analyzer())
+	if err != nil {
+		return fmt.Errorf("--new: %w", err)
+	}
+	msgs, err := readCorpus(*corpus, false, oldC, newC)
+	if err != nil {
+		return err
+	}
+	rep := diffLexicons(msgs)
+	rep.OldVersion, rep.NewVersion = oldC.Lexicon().Version, newC.Lexicon().Version
+	if *asJSON {
+		return printJSON(stdout, rep)
+	}
+	return writeDiff(stdout, rep)
+}
+
+// lexiconDirArg turns a --old or --new value into a --lexicon one.
+func lexiconDirArg(s string) string {
+	if s == defaultLexiconWord {
+		return ""
+	}
+	return s
+}
+
+// diffReport is what lexicon diff prints, and its JSON form.
+type diffReport struct {
+	OldVersion string `json:"old_version"`
+	NewVersion string `json:"new_version"`
+	N          int    `json:"n"`
+	// Changed lists the messages whose label changes, in corpus order.
+	Changed []labelChange `json:"changed"`
+	// Transitions counts the changes by "old->new" label.
+	Transitions map[string]int `json:"transitions"`
+	// Fixed and Broken count, among changed messages with a gold label,
+	// those the new lexicon gets right and those the old one did.
+	Fixed  int `json:"fixed"`
+	Broken int `json:"broken"`
+}
+
+type labelChange struct {
+	ID   json.RawMessage `json:"id"`
+	Line int             `json:"line"`
+	Old  string          `json:"old"`
+	New  string          `json:"new"`
+	Gold string          `json:"gold,omitempty"`
+	Text string          `json:"text"` // the first 60 characters
+	// OnlyOld and OnlyNew are the matches of entries that fired with one
+	// lexicon only (entries are told apart by category and pattern).
+	OnlyOld []matchJSON `json:"only_old"`
+	OnlyNew []matchJSON `json:"only_new"`
+	// Reweighted are entries that fired with both, at different weights.
+	Reweighted []reweighted `json:"reweighted"`
+	cut        bool
+}
+
+type reweighted struct {
+	Category  string  `json:"category"`
+	Entry     string  `json:"entry"`
+	OldWeight float64 `json:"old_weight"`
+	NewWeight float64 `json:"new_weight"`
+}
+
+// entryKey identifies an entry across two versions of a lexicon.
+type entryKey struct{ category, entry string }
+
+// diffLexicons compares the labels of two classifiers (results[0], old, and
+// results[1], new) message by message.
+func diffLexicons(msgs []corpusMessage) diffReport {
+	rep := diffReport{N: len(msgs), Changed: []labelChange{}, Transitions: map[string]int{}}
+	for _, m := range msgs {
+		o, n := m.results[0], m.results[1]
+		if o.Label == n.Label {
+			continue
+		}
+		ch := labelChange{ID: m.id, Line: m.line, Old: o.Label, New: n.Label, Text: excerpt(m.text), cut: excerpt(m.text) != m.text,
+			OnlyOld: []matchJSON{}, OnlyNew: []matchJSON{}, Reweighted: []reweighted{}}
+		if m.gold != classifier.LabelUnspecified {
+			ch.Gold = m.gold.String()
+			switch ch.Gold {
+			case n.Label:
+				rep.Fixed++
+			case o.Label:
+				rep.Broken++
+			}
+		}
+		ow, nw := entryWeights(o.Matches), entryWeights(n.Matches)
+		for _, mt := range o.Matches {
+			if _, ok := nw[entryKey{mt.Category, mt.Entry}]; !ok {
+				ch.OnlyOld = append(ch.OnlyOld, mt)
+			}
+		}
+		for _, mt := range n.Matches {
+			k := entryKey{mt.Category, mt.Entry}
+			w, ok := ow[k]
+			switch {
+			case !ok:
+				ch.OnlyNew = append(ch.OnlyNew, mt)
+			case w != nw[k] && !hasReweighted(ch.Reweighted, k):
+				ch.Reweighted = append(ch.Reweighted, reweighted{k.category, k.entry, w, nw[k]})
+			}
+		}
+		rep.Changed = append(rep.Changed, ch)
+		rep.Transitions[o.Label+"->"+n.Label]++
+	}
+	return rep
+}
+
+// entryWeights is the heaviest match of each entry that fired.
+func entryWeights(ms []matchJSON) map[entryKey]float64 {
+	w := map[entryKey]float64{}
+	for _, m := range ms {
+		k := entryKey{m.Category, m.Entry}
+		if cur, ok := w[k]; !ok || m.Weight > cur {
+			w[k] = m.Weight
+		}
+	}
+	return w
+}
+
+func hasReweighted(rs []reweighted, k entryKey) bool {
+	for _, r := range rs {
+		if r.Category == k.category && r.Entry == k.entry {
+			return true
+		}
+	}
+	return false
+}
+
+func writeDiff(w io.Writer, rep diffReport) error {
+	for _, ch := range rep.Changed {
+		gold := ""
+		if ch.Gold != "" {
+			gold = ", gold " + ch.Gold
+		}
+		fmt.Fprintf(w, "%s (line %d): %s → %s%s\n  %s\n", idString(ch.ID), ch.Line, ch.Old, ch.New, gold, quoteExcerpt(ch.Text, ch.cut))
+		for _, part := range []struct {
+			name string
+			ms   []matchJSON
+		}{{"only old", ch.OnlyOld}, {"only new", ch.OnlyNew}} {
+			if len(part.ms) > 0 {
+				fmt.Fprintf(w, "  %s:\n", part.name)
+				writeMatches(w, "    ", part.ms)
+			}
+		}
+		for _, r := range ch.Reweighted {
+			fmt.Fprintf(w, "  reweighted: %s %q weight %.2f → %.2f\n", r.Category, r.Entry, r.OldWeight, r.NewWeight)
+		}
+	}
+	if len(rep.Changed) > 0 {
+		fmt.Fprintln(w)
+	}
+	for _, o := range evalLabels {
+		for _, n := range evalLabels {
+			if c := rep.Transitions[o.String()+"->"+n.String()]; c > 0 {
+				fmt.Fprintf(w, "%-24s %d\n", o.String()+" → "+n.String(), c)
+			}
+		}
+	}
+	_, err := fmt.Fprintf(w, "%d of %d messages change label (old lexicon %s, new %s); with a gold label: %d fixed, %d broken\n",
+		len(rep.Changed), rep.N, rep.OldVersion, rep.NewVersion, rep.Fixed, rep.Broken)
+	return err
+}

@@ -206,10 +206,20 @@ func stretchesVowel(p, r rune, n int) bool {
 	return false
 }
 
+func containsRune(rs []rune, r rune) bool {
+	for _, x := range rs {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
 // kanaStems turns a short katakana run that is directly followed by
 // hiragana okurigana into hiragana: コロされ → ころされ, ムカつく → むかつく.
-// Runs followed by a particle (カードが, シネよ) are left alone: there the
-// katakana is a word of its own.
+// Runs followed by a particle (カードが, シネよ) or holding a long-vowel
+// mark (メールして, a loanword verb) are left alone: there the katakana is a
+// word of its own.
 func kanaStems(t *normText) *normText {
 	rs := t.runes
 	for i := 0; i < len(rs); {
@@ -222,7 +232,7 @@ func kanaStems(t *normText) *normText {
 			j++
 		}
 		startsWord := i == 0 || !isKatakana(rs[i-1]) && !isKanji(rs[i-1])
-		if startsWord && j-i <= 3 && j < len(rs) && isHiragana(rs[j]) && !particleStart(rs[j:]) {
+		if startsWord && j-i <= 3 && j < len(rs) && isHiragana(rs[j]) && !particleStart(rs[j:]) && !containsRune(rs[i:j], 'ー') {
 			for k := i; k < j; k++ {
 				if rs[k] != 'ー' {
 					rs[k] -= 'ァ' - 'ぁ'

@@ -95,6 +95,7 @@ func TestInnocentLookalikesStayQuiet(t *testing.T) {
 		"I want a refund.",
 		"1〜2週間かかります",
 		"the sunshine collection is lovely",
+		"メールしてやっと返事が来ました",
 	} {
 		r, err := c.Classify(text)
 		if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -75,14 +76,21 @@ func newReloader(reg prometheus.Registerer, source string, build func() (*classi
 	return r
 }
 
-// reload builds a classifier from the source and swaps it in if it builds.
-// The error lists every problem found.
+// reload builds a classifier from the source and swaps it in if it builds
+// and lints clean. The error lists every problem found.
 func (r *reloader) reload(trigger string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t := r.now()
 	r.status.Trigger, r.status.AttemptedUnix = trigger, t.Unix()
 	c, err := r.build()
+	if err == nil {
+		// Lint too: an entry whose examples no longer fire is a broken
+		// lexicon, however well it parses.
+		if problems := classifier.Lint(c.Lexicon(), c.Options()); len(problems) > 0 {
+			err = errors.Join(problems...)
+		}
+	}
 	if err != nil {
 		r.failures.Inc()
 		r.lastOK.Set(0)

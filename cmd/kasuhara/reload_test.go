@@ -162,6 +162,7 @@ func TestBadReloadKeepsTheLastGoodLexicon(t *testing.T) {
 		{"broken YAML", "category: threat\nentries: [\n", "invalid YAML"},
 		{"unknown key", "category: threat\nentries:\n  - {pattern: 刺す, wieght: 1}\n", `unknown key "wieght"`},
 		{"weight out of range", "category: threat\nentries:\n  - {pattern: 刺す, weight: 3}\n", "out of range"},
+		{"an example that does not fire", "category: threat\nentries:\n  - {pattern: 刺す, weight: 1, examples: [お元気ですか]}\n", "お元気ですか"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newReloadFixture(t)

@@ -59,6 +59,14 @@ eval: build
 fuzz:
 	$(GO) test ./classifier -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./lexicon -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./mailfilter -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME)
+
+# The milter behind a real Postfix on loopback, mail sent with swaks. Needs
+# root and Debian's postfix and swaks (apt-get install postfix swaks); the
+# test starts and stops a throwaway Postfix instance of its own.
+.PHONY: e2e-mail
+e2e-mail:
+	KASUHARA_POSTFIX_E2E=1 $(GO) test -count=1 -v -run '^TestPostfixMilter$$' ./mailfilter/e2e/
 
 # Benchmarks of the classifier, pathological inputs included.
 bench:

@@ -4,6 +4,10 @@
 //	kasuhara serve     serve gRPC and Prometheus metrics
 //	kasuhara classify  label JSON Lines from stdin
 //	kasuhara explain   show how one message is read and scored
+//	kasuhara lexicon   dump, lint or diff lexicons
+//	kasuhara eval      score a labelled corpus
+//	kasuhara mail      add verdict headers to one mail (a pipe filter)
+//	kasuhara milter    add verdict headers as a Postfix/Sendmail milter
 //	kasuhara version   print the build version
 package main
 
@@ -30,6 +34,10 @@ var commands = []command{
 	{"serve", "serve the gRPC API and Prometheus metrics", runServe},
 	{"classify", "label JSON Lines ({\"id\",\"text\"}) from stdin, one JSON line out per line in", runClassify},
 	{"explain", "show how a message (argument or stdin) is normalised, tokenised and scored", runExplain},
+	{"lexicon", "dump, lint or diff lexicons (kasuhara lexicon -h lists the subcommands)", runLexicon},
+	{"eval", "score a labelled corpus: per-label precision, recall, F1, confusion, misclassified messages", runEval},
+	{"mail", "filter one RFC 5322 message from stdin to stdout, adding X-Kasuhara-* verdict headers", runMail},
+	{"milter", "a Postfix/Sendmail milter adding X-Kasuhara-* verdict headers (--on-harassment tag|quarantine|reject)", runMilter},
 	{"version", "print the build version", runVersion},
 }
 

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
+)
+
+// A threat in ISO-2022-JP, quoted-printable-free 7bit, CRLF, with an RFC
+// 2047 subject asking for a manager and a quoted line that must not count.
+const jisThreat = "From: taro@example.jp\r\n" +
+	"Subject: =?ISO-2022-JP?B?GyRCQFVHJDxUGyhC?=\r\n" +
+	"MIME-Version: 1.0\r\n" +
+	"Content-Type: text/plain; charset=ISO-2022-JP\r\n" +
+	"\r\n" +
+	"\x1b$B;&$9$>\x1b(B\r\n" + // 殺すぞ
+	"> quoted\r\n"
+
+const plainRoutine = "Subject: question\n\nWhen will my order ship?\n"
+
+// fakeClassifier is a remote kasuhara server that answers one fixed
+// response and records the texts it was sent.
+type fakeClassifier struct {
+	kasuharav1.UnimplementedClassifierServer
+	resp *kasuharav1.ClassifyResponse
+	err  error
+	mu   sync.Mutex
+	got  []string
+}
+
+func (f *fakeClassifier) Classify(_ context.Context, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
+	f.mu.Lock()
+	f.got = append(f.got, req.GetText())
+	f.mu.Unlock()
+	return f.resp, f.err
+}
+
+func (f *fakeClassifier) texts() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.got...)
+}
+
+// startFakeServer serves f on a loopback port and returns HOST:PORT.
+func startFakeServer(t *testing.T, f *fakeClassifier) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	kasuharav1.RegisterClassifierServer(srv, f)
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	return lis.Addr().String()
+}
+
+// unusedAddr is a loopback address nothing listens on.
+func unusedAddr(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close()
+	return addr
+}
+
+func TestMailAddsHeadersAndKeepsTheRest(t *testing.T) {
+	remote := &fakeClassifier{resp: &kasuharav1.ClassifyResponse{
+		Label: kasuharav1.Label_LABEL_HARASSMENT, Score: 0.875, LexiconVersion: "remote-v1",
+		CategoryScores: map[string]float64{"abuse": 0.5, "threat": 0.875, "escalation": 0.5},
+	}}
+	remoteAddr := startFakeServer(t, remote)
+	failing := &fakeClassifier{err: status.Error(codes.Internal, "boom")}
+	failingAddr := startFakeServer(t, failing)
+
+	cases := []struct {
+		name       string
+		args       []string
+		in         string
+		want       string // the header lines added, each ending as the message's lines do
+		stderrHas  string
+		stderrNone bool
+	}{
+		{
+			name: "in-process ISO-2022-JP threat is harassment, CRLF kept",
+			args: []string{"--lexicon", "testdata/lexicon"},
+			in:   jisThreat,
+			want: "X-Kasuhara-Label: harassment\r\nX-Kasuhara-Score: 1\r\nX-Kasuhara-Categories: threat, escalation\r\nX-Kasuhara-Lexicon: " + testLexiconVersion(t) + "\r\n",
+			// a clean verdict is silent
+			stderrNone: true,
+		},
+		{
+			name:       "in-process routine mail is routine",
+			args:       []string{"--lexicon", "testdata/lexicon"},
+			in:         plainRoutine,
+			want:       "X-Kasuhara-Label: routine\nX-Kasuhara-Score: 0\nX-Kasuhara-Categories: none\nX-Kasuhara-Lexicon: " + testLexiconVersion(t) + "\n",
+			stderrNone: true,
+		},
+		{
+			name:       "--server answers through gRPC, categories highest first",
+			args:       []string{"--server", remoteAddr},
+			in:         plainRoutine,
+			want:       "X-Kasuhara-Label: harassment\nX-Kasuhara-Score: 0.875\nX-Kasuhara-Categories: threat, abuse, escalation\nX-Kasuhara-Lexicon: remote-v1\n",
+			stderrNone: true,
+		},
+		{
+			name:      "an unreachable --server passes the mail with X-Kasuhara-Error",
+			args:      []string{"--server", unusedAddr(t), "--server-timeout", "5s"},
+			in:        jisThreat,
+			want:      "X-Kasuhara-Error: classify-failed; not scored: the classifier failed\r\n",
+			stderrHas: "classify-failed",
+		},
+		{
+			name:      "a --server error passes the mail with X-Kasuhara-Error",
+			args:      []string{"--server", failingAddr},
+			in:        plainRoutine,
+			want:      "X-Kasuhara-Error: classify-failed; not scored: the classifier failed\n",
+			stderrHas: "code = Internal",
+		},
+		{
+			name:      "an invalid lexicon passes the mail with X-Kasuhara-Error",
+			args:      []string{"--lexicon", "testdata/no-such-lexicon"},
+			in:        plainRoutine,
+			want:      "X-Kasuhara-Error: classify-failed; not scored: the classifier failed\n",
+			stderrHas: "no-such-lexicon",
+		},
+		{
+			name:      "unparseable mail passes with X-Kasuhara-Error",
+			args:      []string{"--lexicon", "testdata/lexicon"},
+			in:        "Subject: x\nnot a header line\n\n殺すぞ\n",
+			want:      "X-Kasuhara-Error: unparseable; not scored: the message is not valid RFC 5322/MIME\n",
+			stderrHas: "malformed header block",
+		},
+		{
+			name:      "mail over --max-message-bytes passes whole, unscored",
+			args:      []string{"--lexicon", "testdata/lexicon", "--max-message-bytes", "40"},
+			in:        "Subject: long\n\n" + strings.Repeat("殺すぞ、責任者を出せ。\n", 50),
+			want:      "X-Kasuhara-Error: too-large; not scored: the message is over the size limit (over 40 bytes)\n",
+			stderrHas: "too-large",
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := runMail(context.Background(), c.args, strings.NewReader(c.in), &out, &errOut)
+			if err != nil || exitCode(err) != 0 {
+				t.Fatalf("err = %v (exit %d), want nil; stderr: %s", err, exitCode(err), errOut.String())
+			}
+			if got, want := out.String(), c.want+c.in; got != want {
+				t.Errorf("output\n%q\nwant\n%q", got, want)
+			}
+			if c.stderrNone && errOut.Len() > 0 {
+				t.Errorf("stderr %q, want nothing", errOut.String())
+			}
+			if !strings.Contains(errOut.String(), c.stderrHas) {
+				t.Errorf("stderr %q lacks %q", errOut.String(), c.stderrHas)
+			}
+			if strings.Contains(errOut.String(), "殺") || strings.Contains(errOut.String(), "When will") {
+				t.Errorf("stderr carries message text: %q", errOut.String())
+			}
+		})
+	}
+	// The remote server was sent the subject and the sender's own text only.
+	if got := remote.texts(); len(got) != 1 || got[0] != "question\n\nWhen will my order ship?" {
+		t.Errorf("remote server got %q", got)
+	}
+}
+
+// testLexiconVersion is the version of testdata/lexicon, as classify reports it.
+func testLexiconVersion(t *testing.T) string {
+	t.Helper()
+	var out bytes.Buffer
+	if err := runClassify(context.Background(), []string{"--lexicon", "testdata/lexicon"}, strings.NewReader(`{"id":1,"text":"x"}`), &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	_, v, ok := strings.Cut(out.String(), `"lexicon_version":"`)
+	v, _, _ = strings.Cut(v, `"`)
+	if !ok || v == "" {
+		t.Fatalf("no lexicon version in %s", out.String())
+	}
+	return v
+}
+
+func TestMailUsage(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want error
+	}{
+		{"an argument is a usage error", []string{"message.eml"}, errUsage},
+		{"an unknown flag is a usage error", []string{"--no-such-flag"}, errUsage},
+		{"-h is help", []string{"-h"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := runMail(context.Background(), c.args, strings.NewReader(plainRoutine), &out, &bytes.Buffer{})
+			if c.want != nil && !errors.Is(err, c.want) {
+				t.Errorf("err = %v, want %v", err, c.want)
+			}
+			if c.want == nil && exitCode(err) != 0 {
+				t.Errorf("err = %v, want exit 0", err)
+			}
+			if out.Len() != 0 {
+				t.Errorf("wrote %q before parsing flags", out.String())
+			}
+		})
+	}
+	err := runMail(context.Background(), []string{"--max-message-bytes", "0"}, strings.NewReader(plainRoutine), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "--max-message-bytes 0") {
+		t.Errorf("err = %v, want it to name --max-message-bytes", err)
+	}
+}
+
+// The mail and milter commands are in the command table.
+func TestMailCommandsAreListed(t *testing.T) {
+	var errOut bytes.Buffer
+	dispatch(context.Background(), []string{"help"}, nil, &bytes.Buffer{}, &errOut)
+	for _, name := range []string{"  mail ", "  milter "} {
+		if !strings.Contains(errOut.String(), name) {
+			t.Errorf("usage lacks %q:\n%s", name, errOut.String())
+		}
+	}
+}

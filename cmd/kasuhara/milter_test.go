@@ -1,0 +1,326 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-milter"
+)
+
+// lockedBuffer is a bytes.Buffer safe for a writer and readers in different
+// goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *lockedBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *lockedBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type runningMilter struct {
+	network, addr string
+	logs          *lockedBuffer
+	stop          func() error // cancels the context and returns runMilter's error
+}
+
+// startMilter runs `kasuhara milter ARGS` in-process and waits for the log
+// line naming its address.
+func startMilter(t *testing.T, args ...string) *runningMilter {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := runMilter(ctx, args, nil, io.Discard, pw)
+		pw.Close()
+		done <- err
+	}()
+	logs := &lockedBuffer{}
+	first := make(chan string, 1)
+	go func() {
+		br := bufio.NewReader(pr)
+		line, _ := br.ReadString('\n')
+		logs.Write([]byte(line))
+		first <- line
+		io.Copy(logs, br)
+	}()
+	var line string
+	select {
+	case line = <-first:
+	case <-time.After(60 * time.Second):
+		t.Fatal("milter did not log its address")
+	}
+	m := regexp.MustCompile(`addr=(tcp|unix):(\S+)`).FindStringSubmatch(line)
+	if m == nil {
+		cancel()
+		t.Fatalf("first log line %q names no address; runMilter: %v", line, <-done)
+	}
+	var once sync.Once
+	var stopErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(10 * time.Second):
+				stopErr = errors.New("milter did not stop")
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { stop() })
+	return &runningMilter{network: m[1], addr: m[2], logs: logs, stop: stop}
+}
+
+// milterResult is what the milter answered to one message.
+type milterResult struct {
+	mods []milter.ModifyAction
+	act  *milter.Action
+}
+
+// header returns the value of the header field inserted as name, or "".
+func (r milterResult) inserted() []string {
+	var out []string
+	for _, m := range r.mods {
+		if m.Code == milter.ActInsertHeader {
+			out = append(out, fmt.Sprintf("%d %s: %s", m.HeaderIndex, m.HeaderName, m.HeaderValue))
+		}
+	}
+	return out
+}
+
+// send passes one message through s as an MTA does: header fields, end of
+// headers, body, end of message.
+func send(t *testing.T, s *milter.ClientSession, msg string) milterResult {
+	t.Helper()
+	head, body, ok := strings.Cut(msg, "\r\n\r\n")
+	if !ok {
+		t.Fatalf("message without a blank line: %q", msg)
+	}
+	// Unfold nothing: these test messages have one line per field.
+	for _, line := range strings.Split(head, "\r\n") {
+		name, value, _ := strings.Cut(line, ":")
+		act, err := s.HeaderField(name, strings.TrimPrefix(value, " "))
+		if err != nil || act.Code != milter.ActContinue {
+			t.Fatalf("header %s: %v, %v", name, act, err)
+		}
+	}
+	if act, err := s.HeaderEnd(); err != nil || act.Code != milter.ActContinue {
+		t.Fatalf("end of headers: %v, %v", act, err)
+	}
+	if err := s.Macros(milter.CodeEOB, "i", "QUEUE1"); err != nil {
+		t.Fatal(err)
+	}
+	mods, act, err := s.BodyReadFrom(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("body: %v", err)
+	}
+	return milterResult{mods, act}
+}
+
+func session(t *testing.T, r *runningMilter) *milter.ClientSession {
+	t.Helper()
+	c := milter.NewClientWithOptions(r.network, r.addr, milter.ClientOptions{
+		ActionMask:  milter.OptAddHeader | milter.OptChangeHeader | milter.OptQuarantine,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+	})
+	s, err := c.Session()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+const (
+	milterThreat  = "From: taro@example.jp\r\nSubject: =?ISO-2022-JP?B?GyRCQFVHJDxUGyhC?=\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n\r\n\x1b$B;&$9$>\x1b(B\r\n"
+	milterRoutine = "From: taro@example.jp\r\nSubject: question\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nWhen will my order ship?\r\n"
+)
+
+func verdictHeaders(label, score, cats, lex string) []string {
+	return []string{
+		"0 X-Kasuhara-Label: " + label,
+		"1 X-Kasuhara-Score: " + score,
+		"2 X-Kasuhara-Categories: " + cats,
+		"3 X-Kasuhara-Lexicon: " + lex,
+	}
+}
+
+func TestMilterPolicies(t *testing.T) {
+	lex := testLexiconVersion(t)
+	harassment := verdictHeaders("harassment", "1", "threat, escalation", lex)
+	routine := verdictHeaders("routine", "0", "none", lex)
+	cases := []struct {
+		name       string
+		args       []string
+		msg        string
+		act        milter.ActionCode
+		reply      string // with ActReplyCode: code and text
+		inserted   []string
+		quarantine bool
+		deleted    []string // "INDEX NAME"
+	}{
+		{name: "tag adds the verdict at the top and accepts", args: []string{"--on-harassment", "tag"}, msg: milterThreat,
+			act: milter.ActAccept, inserted: harassment},
+		{name: "quarantine adds the verdict and holds harassment", args: []string{"--on-harassment", "quarantine"}, msg: milterThreat,
+			act: milter.ActAccept, inserted: harassment, quarantine: true},
+		{name: "quarantine leaves routine mail alone", args: []string{"--on-harassment", "quarantine"}, msg: milterRoutine,
+			act: milter.ActAccept, inserted: routine},
+		{name: "reject refuses harassment with the default 5xx", args: []string{"--on-harassment", "reject"}, msg: milterThreat,
+			act: milter.ActReplyCode, reply: DefaultRejectReply},
+		{name: "reject uses --reject-reply, % doubled for the MTA", args: []string{"--on-harassment", "reject", "--reject-reply", "554 5.7.0 No, 100% refused"}, msg: milterThreat,
+			act: milter.ActReplyCode, reply: "554 5.7.0 No, 100%% refused"},
+		{name: "reject accepts routine mail with the verdict", args: []string{"--on-harassment", "reject"}, msg: milterRoutine,
+			act: milter.ActAccept, inserted: routine},
+		{name: "X-Kasuhara fields the sender wrote are deleted", args: nil,
+			msg: "X-Kasuhara-Label: routine\r\nSubject: hi\r\nx-kasuhara-label: routine\r\nX-Kasuhara-Score: 0\r\n\r\n\xe6\xae\xba\xe3\x81\x99\r\n",
+			act: milter.ActAccept, inserted: verdictHeaders("harassment", "1", "threat", lex),
+			deleted: []string{"2 x-kasuhara-label", "1 x-kasuhara-label", "1 X-Kasuhara-Score"}},
+		{name: "over --max-message-bytes passes unscored", args: []string{"--max-message-bytes", "100"},
+			msg: "Subject: long\r\n\r\n" + strings.Repeat("\xe6\xae\xba\xe3\x81\x99\r\n", 100),
+			act: milter.ActAccept, inserted: []string{"0 X-Kasuhara-Error: too-large; not scored: the message is over the size limit (over 100 bytes)"}},
+		{name: "an unreachable --server passes unscored", args: []string{"--server", unusedAddr(t), "--server-timeout", "5s"}, msg: milterThreat,
+			act: milter.ActAccept, inserted: []string{"0 X-Kasuhara-Error: classify-failed; not scored: the classifier failed"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"--listen", "tcp:127.0.0.1:0", "--lexicon", "testdata/lexicon"}, c.args...)
+			r := startMilter(t, args...)
+			res := send(t, session(t, r), c.msg)
+			if res.act.Code != c.act {
+				t.Fatalf("action %c, want %c", res.act.Code, c.act)
+			}
+			if c.reply != "" {
+				if got := fmt.Sprintf("%d %s", res.act.SMTPCode, res.act.SMTPText); got != c.reply {
+					t.Errorf("reply %q, want %q", got, c.reply)
+				}
+				if len(res.mods) != 0 {
+					t.Errorf("a refused message was modified: %+v", res.mods)
+				}
+			}
+			if got := res.inserted(); strings.Join(got, "\n") != strings.Join(c.inserted, "\n") {
+				t.Errorf("inserted\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(c.inserted, "\n"))
+			}
+			var quarantined bool
+			var deleted []string
+			for _, m := range res.mods {
+				switch m.Code {
+				case milter.ActQuarantine:
+					quarantined = true
+				case milter.ActChangeHeader:
+					if m.HeaderValue != "" {
+						t.Errorf("changed %s to %q, want deleted", m.HeaderName, m.HeaderValue)
+					}
+					deleted = append(deleted, fmt.Sprintf("%d %s", m.HeaderIndex, m.HeaderName))
+				case milter.ActInsertHeader:
+				default:
+					t.Errorf("unexpected modification %+v", m)
+				}
+			}
+			if quarantined != c.quarantine {
+				t.Errorf("quarantined %v, want %v", quarantined, c.quarantine)
+			}
+			if strings.Join(deleted, ",") != strings.Join(c.deleted, ",") {
+				t.Errorf("deleted %q, want %q", deleted, c.deleted)
+			}
+			if err := r.stop(); err != nil {
+				t.Errorf("stop: %v", err)
+			}
+			logs := r.logs.String()
+			if !strings.Contains(logs, "queue_id=QUEUE1") {
+				t.Errorf("logs do not name the queue id:\n%s", logs)
+			}
+			if strings.Contains(logs, "殺") || strings.Contains(logs, "When will") || strings.Contains(logs, "question") {
+				t.Errorf("logs carry message text:\n%s", logs)
+			}
+		})
+	}
+}
+
+// One MTA connection carries several messages; each is judged on its own,
+// and an aborted message leaves nothing behind.
+func TestMilterSessionCarriesManyMessages(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "milter.sock")
+	r := startMilter(t, "--listen", "unix:"+sock, "--lexicon", "testdata/lexicon")
+	if r.network != "unix" || r.addr != sock {
+		t.Fatalf("listening on %s:%s, want unix:%s", r.network, r.addr, sock)
+	}
+	s := session(t, r)
+	if got := send(t, s, milterThreat).inserted(); len(got) == 0 || got[0] != "0 X-Kasuhara-Label: harassment" {
+		t.Fatalf("first message: %q", got)
+	}
+	if got := send(t, s, milterRoutine).inserted(); len(got) == 0 || got[0] != "0 X-Kasuhara-Label: routine" {
+		t.Errorf("second message: %q", got)
+	}
+	// A message aborted after its body, then a routine one.
+	if _, err := s.HeaderField("Subject", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.HeaderEnd(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.BodyChunk([]byte("\xe6\xae\xba\xe3\x81\x99\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if got := send(t, s, milterRoutine).inserted(); len(got) == 0 || got[0] != "0 X-Kasuhara-Label: routine" {
+		t.Errorf("message after an abort: %q", got)
+	}
+	if err := r.stop(); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+	if !strings.Contains(r.logs.String(), "milter stopped") {
+		t.Errorf("logs do not show the stop:\n%s", r.logs.String())
+	}
+}
+
+func TestMilterFlags(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string // in the error; "" means errUsage
+	}{
+		{"--listen is required", []string{"--lexicon", "testdata/lexicon"}, ""},
+		{"an unknown policy is refused", []string{"--listen", "tcp:127.0.0.1:0", "--on-harassment", "drop"}, `--on-harassment "drop", want tag|quarantine|reject`},
+		{"a 4xx reply is refused", []string{"--listen", "tcp:127.0.0.1:0", "--reject-reply", "450 try later"}, "--reject-reply"},
+		{"a reply with non-ASCII text is refused", []string{"--listen", "tcp:127.0.0.1:0", "--reject-reply", "550 拒否"}, "--reject-reply"},
+		{"an unknown network is refused", []string{"--listen", "udp:127.0.0.1:0", "--lexicon", "testdata/lexicon"}, `--listen "udp:127.0.0.1:0"`},
+		{"an invalid lexicon stops the milter from starting", []string{"--listen", "tcp:127.0.0.1:0", "--lexicon", "testdata/no-such-lexicon"}, "no-such-lexicon"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := runMilter(context.Background(), c.args, nil, io.Discard, io.Discard)
+			if c.want == "" {
+				if !errors.Is(err, errUsage) {
+					t.Errorf("err = %v, want errUsage", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %v, want it to contain %q", err, c.want)
+			}
+		})
+	}
+}

@@ -222,7 +222,8 @@ func reread(toks []token) {
 			t.imperative = true
 			continue
 		}
-		if godan, ok := potentialToGodan(t.keys[0]); ok && endsPhrase(toks, i) {
+		// Only an independent verb: 〜てくれ is the auxiliary くれる, never 来る.
+		if godan, ok := potentialToGodan(t.keys[0]); ok && t.pos == "動詞,自立" && endsPhrase(toks, i) {
 			t.keys = append(t.keys, godan)
 			t.imperative = true
 		}

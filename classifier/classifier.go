@@ -267,8 +267,10 @@ func (c *Classifier) classify(text string) (Result, *analysis, error) {
 	return c.decide(text, an, hits), an, nil
 }
 
-// find returns every entry match not inside an allow phrase, keeping per
-// category only the heaviest of matches that overlap.
+// find returns every entry match, less harassment matches inside an allow
+// phrase, keeping per category only the heaviest of matches that overlap.
+// Allow phrases exist to clear innocent senses (馬鹿にされた is no insult
+// from the customer), and an escalation cue in them still counts.
 func (c *Classifier) find(toks []token) []hit {
 	var hits, allowed []hit
 	var tried []*pattern
@@ -300,6 +302,10 @@ func (c *Classifier) find(toks []token) []hit {
 	}
 	kept := hits[:0]
 	for _, h := range hits {
+		if !c.entries[h.entry].Category.Harassment() {
+			kept = append(kept, h) // allow phrases silence harassment only
+			continue
+		}
 		inside := false
 		for _, a := range allowed {
 			if a.start <= h.start && h.end <= a.end {

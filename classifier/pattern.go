@@ -3,6 +3,7 @@ package classifier
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxGap is how many tokens a … in a pattern may stand for.
@@ -102,31 +103,32 @@ func (a *Analyzer) elements(part, suffix string, subs *substitutions) ([]element
 	return els, true
 }
 
-// trim drops leading and trailing particles (optional anyway, so a match
-// starts and ends on a word) and checks the pattern can match.
-//
-// A particle written next to a gap (書き続ける…から) is what the analyst
-// wants to see at that end, so it becomes required instead.
+// trim checks the pattern can match, and settles its particles. Particles
+// between words are optional both ways (会社潰す ≍ 会社を潰す); a particle at
+// either end of the pattern or next to a gap (返事は, 責任者の方から,
+// 書き続ける…から) is what the analyst wants to see there, so it is required.
 func (p *pattern) trim(phrase string) error {
-	for len(p.elems) > 0 && p.elems[0].optional {
-		if len(p.elems) > 1 && p.elems[1].gap {
-			p.elems[0].optional = false
-			break
+	words := 0
+	for i := range p.elems {
+		e := &p.elems[i]
+		if e.gap {
+			continue
 		}
-		p.elems = p.elems[1:]
-	}
-	for n := len(p.elems); n > 0 && p.elems[n-1].optional; n = len(p.elems) {
-		if n > 1 && p.elems[n-2].gap {
-			p.elems[n-1].optional = false
-			break
+		if !e.optional {
+			words++
+			continue
 		}
-		p.elems = p.elems[:n-1]
+		if i == 0 || i == len(p.elems)-1 || p.elems[i-1].gap || p.elems[i+1].gap {
+			e.optional = false
+		}
 	}
 	switch {
-	case len(p.elems) == 0:
+	case words == 0:
 		return fmt.Errorf("pattern %q has no words", phrase)
 	case p.elems[0].gap || p.elems[len(p.elems)-1].gap:
 		return fmt.Errorf("pattern %q starts or ends with a gap; put … between words", phrase)
+	case len(p.elems) == 1 && p.elems[0].kana && utf8.RuneCountInString(p.elems[0].surface) < 2:
+		return fmt.Errorf("pattern %q reads as the one-kana word %q, which matches far too much", phrase, p.elems[0].surface)
 	}
 	for i := 1; i < len(p.elems); i++ {
 		if p.elems[i].gap && p.elems[i-1].gap {
@@ -205,14 +207,15 @@ func (a *Analyzer) reading(lemma string) string {
 // matchAt reports the end (exclusive token index) of a match of p that
 // starts at toks[i], preferring the shortest.
 //
-// A pattern that starts with a noun does not start inside a compound: when
-// a common noun or a prefix is glued to the match (糸くず, 紙くず, 親バカ,
-// 生ゴミ), the noun is the compound's head and means something else.
+// A pattern that is one kana noun (クズ, バカ, ゴミ) does not match as the
+// head of a compound: when a common noun or a prefix is glued to it (糸くず,
+// 紙くず, 親バカ, 生ゴミ) it means something else. Longer patterns and kanji
+// nouns keep matching after a noun (社長土下座しろ, お姉さん何歳).
 func (p *pattern) matchAt(toks []token, i int) (int, bool) {
 	if !p.elems[0].matches(&toks[i]) {
 		return 0, false
 	}
-	if p.elems[0].noun && i > 0 && compoundModifier(&toks[i-1], &toks[i]) {
+	if len(p.elems) == 1 && p.elems[0].noun && p.elems[0].kana && i > 0 && compoundModifier(&toks[i-1], &toks[i]) {
 		return 0, false
 	}
 	return p.match(toks, 1, i+1, toks[i].sentence)

@@ -25,6 +25,12 @@ func NewAnalyzer() (*Analyzer, error) {
 	return &Analyzer{tok: t}, nil
 }
 
+// isWord reports whether s is one word the dictionary knows.
+func (a *Analyzer) isWord(s string) bool {
+	toks := a.tok.Tokenize(s)
+	return len(toks) == 1 && toks[0].Class == tokenizer.KNOWN
+}
+
 // token is one morpheme of normalised text, with what matching needs.
 type token struct {
 	surface string
@@ -70,7 +76,7 @@ type analysis struct {
 
 // analyze normalises s (with the lexicon's substitutions) and tokenises it.
 func (a *Analyzer) analyze(s string, subs *substitutions) *analysis {
-	nt := normalize(s, subs)
+	nt := normalize(s, subs, a.isWord)
 	toks := make([]token, 0, len(nt.runes)/2)
 	sentence, depth := 0, 0
 	ascii := false // inside an ASCII "..." pair

@@ -94,15 +94,37 @@ func after(toks []token, e, n int, fn func(i int) bool) bool {
 var sayingVerbs = []string{"言う", "いう", "怒鳴る", "書く", "罵る", "言い放つ", "吐く", "叫ぶ", "言い捨てる", "書き込む"}
 
 // reported: the match is followed by a quoting particle and a verb of
-// saying (〜と言われた, 〜って怒鳴られた, 〜などと言って).
+// saying that is passive or done (〜と言われた, 〜って怒鳴られた, 〜などと
+// 言ってしまい): someone's words, told. A present or progressive saying verb
+// is the customer insisting (〜って言ってるんだよ), not a report.
 func reported(toks []token, e int) bool {
 	return after(toks, e, 3, func(i int) bool {
 		t := &toks[i]
 		if t.surface != "と" && t.surface != "って" && t.surface != "とか" {
 			return false
 		}
-		return after(toks, i+1, 3, func(j int) bool { return anyIn(sayingVerbs, toks[j].keys) })
+		return after(toks, i+1, 3, func(j int) bool {
+			return anyIn(sayingVerbs, toks[j].keys) && toldOrDone(toks, j+1)
+		})
 	})
+}
+
+// toldOrDone reports whether the verb chain starting at i is passive
+// (れる, られる) or completed (た, しまう).
+func toldOrDone(toks []token, i int) bool {
+	found := false
+	after(toks, i, 6, func(j int) bool {
+		t := &toks[j]
+		switch {
+		case t.hasKey("れる") || t.hasKey("られる") || t.hasKey("た") || t.hasKey("しまう") || t.hasKey("ちゃう"):
+			found = true
+			return true
+		case inVerbChain(t) || t.surface == "て" || t.surface == "で":
+			return false
+		}
+		return true
+	})
+	return found
 }
 
 // isNegation reports a negative auxiliary (ない, ぬ, ん of ません) or the
@@ -128,6 +150,9 @@ func negated(toks []token, e int) bool {
 		case isNegation(t):
 			neg = true
 		case inVerbChain(t):
+		case t.surface == "か" || t.surface == "?":
+			neg = false // 〜ませんか, 〜ないか: a question, not a denial
+			return true
 		default:
 			return true // the chain ended
 		}
@@ -138,14 +163,25 @@ func negated(toks []token, e int) bool {
 
 var hedgeNouns = []string{"つもり", "わけ", "訳", "話", "意味", "意図", "気"}
 
-// hedged: a hedge noun denied shortly after the match (脅すつもりはない,
-// 訴えるとかそういう話ではありません).
+// hedged: a hedge noun topicalised and denied shortly after the match
+// (脅すつもりはない, 訴えるとかそういう話ではありません, わけじゃない). The
+// topic particle matters: 話にならん is no hedge.
 func hedged(toks []token, e int) bool {
 	return after(toks, e, contextWindow, func(i int) bool {
 		if !toks[i].noun || !anyIn(hedgeNouns, toks[i].keys) {
 			return false
 		}
-		return after(toks, i+1, 5, func(j int) bool { return isNegation(&toks[j]) })
+		topic := false
+		return after(toks, i+1, 5, func(j int) bool {
+			t := &toks[j]
+			switch {
+			case t.surface == "は" || t.surface == "じゃ" || t.surface == "も":
+				topic = true
+			case topic && isNegation(t):
+				return true
+			}
+			return false
+		})
 	})
 }
 

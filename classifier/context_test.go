@@ -45,6 +45,9 @@ entries:
 		{"a quoted threat is someone else's", "配達員に「殺すぞ」と言われて怖かったです", "殺す", []Modifier{Quoted}, Routine},
 		{"reported speech without brackets", "次は置いてかねえぞ、ボケと言われました", "ボケ", []Modifier{Reported}, Routine},
 		{"an apology for another's words", "母がバカなどと言ってしまい申し訳ありません", "バカ", []Modifier{Reported}, Routine},
+		{"a question is not a denial: 〜ませんか", "バカすぎませんか", "バカ", nil, Harassment},
+		{"話にならん is no hedge", "バカすぎて話にならん", "バカ", nil, Harassment},
+		{"the customer's own insistence is not a report", "バカって言ってるんだよ", "バカ", nil, Harassment},
 		{"one threatening sentence in a polite mail is still caught", "いつもお世話になっております。\n注文の件です。\n次遅れたら殺すぞ。\nよろしくお願いします。", "殺す", []Modifier{Conditional, Intensified}, Harassment},
 	}
 	for _, tt := range tests {

@@ -53,12 +53,17 @@ func (t *normText) push(r rune, sp span) {
 //  6. the substitution table (氏ね→死ね, 56す→殺す, ...), longest first.
 //
 // s must be valid UTF-8.
-func normalize(s string, subs *substitutions) *normText {
+//
+// isWord tells whether a katakana run is a dictionary word (step 5 leaves
+// those alone: アホすぎ, ネットで); nil skips step 5.
+func normalize(s string, subs *substitutions, isWord func(string) bool) *normText {
 	t := nfkc(s)
 	t = lookalikes(t)
 	t = dropSeparators(t)
 	t = squeeze(t)
-	t = kanaStems(t)
+	if isWord != nil {
+		t = kanaStems(t, isWord)
+	}
 	return subs.apply(t)
 }
 
@@ -217,10 +222,11 @@ func containsRune(rs []rune, r rune) bool {
 
 // kanaStems turns a short katakana run that is directly followed by
 // hiragana okurigana into hiragana: コロされ → ころされ, ムカつく → むかつく.
-// Runs followed by a particle (カードが, シネよ) or holding a long-vowel
-// mark (メールして, a loanword verb) are left alone: there the katakana is a
-// word of its own.
-func kanaStems(t *normText) *normText {
+// Runs followed by a particle (カードが, シネよ), holding a long-vowel mark
+// (メールして, a loanword verb) or that the dictionary knows as a word
+// (アホすぎ, ネットさらす, パンクさせる) are left alone: there the katakana is
+// a word of its own.
+func kanaStems(t *normText, isWord func(string) bool) *normText {
 	rs := t.runes
 	for i := 0; i < len(rs); {
 		if !isKatakana(rs[i]) || rs[i] == 'ー' {
@@ -232,7 +238,8 @@ func kanaStems(t *normText) *normText {
 			j++
 		}
 		startsWord := i == 0 || !isKatakana(rs[i-1]) && !isKanji(rs[i-1])
-		if startsWord && j-i <= 3 && j < len(rs) && isHiragana(rs[j]) && !particleStart(rs[j:]) && !containsRune(rs[i:j], 'ー') {
+		if startsWord && j-i <= 3 && j < len(rs) && isHiragana(rs[j]) && !particleStart(rs[j:]) &&
+			!containsRune(rs[i:j], 'ー') && !isWord(string(rs[i:j])) {
 			for k := i; k < j; k++ {
 				if rs[k] != 'ー' {
 					rs[k] -= 'ァ' - 'ぁ'
@@ -269,8 +276,8 @@ type substitutions struct {
 func newSubstitutions(pairs [][2]string) *substitutions {
 	s := &substitutions{byFirst: map[rune][]substitution{}}
 	for _, p := range pairs {
-		from := normalize(p[0], nil).runes
-		to := normalize(p[1], nil).runes
+		from := normalize(p[0], nil, nil).runes
+		to := normalize(p[1], nil, nil).runes
 		if len(from) == 0 {
 			continue
 		}

@@ -116,7 +116,7 @@ func TestNormalizeKeepsEnglishAndNumbers(t *testing.T) {
 		"ありがとうございますーーー": "ありがとうございます",
 		"！！！": "!",
 	} {
-		if got := normalize(in, nil).String(); got != want {
+		if got := normalize(in, nil, sharedAnalyzer(t).isWord).String(); got != want {
 			t.Errorf("normalize(%q) = %q, want %q", in, got, want)
 		}
 	}

@@ -94,7 +94,9 @@ func (a *Analyzer) elements(part, suffix string, subs *substitutions) ([]element
 		e := element{keys: t.keys, imperative: t.imperative, optional: t.particle, surface: t.surface,
 			spelling: t.reading, kana: t.kana, noun: t.noun}
 		for _, k := range t.keys {
-			if r := a.reading(k); r != "" && r != k {
+			// Short readings are mostly homophones (轢く and 引く are both
+			// ひく); a kana word of two letters matches by spelling only.
+			if r := a.reading(k); r != "" && r != k && utf8.RuneCountInString(r) >= 3 {
 				e.readings = append(e.readings, r)
 			}
 		}
@@ -161,6 +163,9 @@ func (e *element) lookups() []string {
 //     (馬鹿 for バカ).
 func (e *element) matches(t *token) bool {
 	mood := !e.imperative || t.imperative
+	if e.noun && !t.noun && !strings.HasPrefix(t.pos, "接頭詞") && (e.kana || t.kana) {
+		return false // the kana noun カス is not the verb かす (貸す)
+	}
 	switch {
 	case mood && anyIn(e.keys, t.keys):
 		return true

@@ -39,6 +39,9 @@ type token struct {
 	keys []string
 	// imperative is set when the token is a verb in the command mood.
 	imperative bool
+	// prohibitive is set on a verb in its plain form followed by the
+	// sentence-final な of prohibition (逆らうな, 連絡してくるな).
+	prohibitive bool
 	// particle is set for case and binding particles (を, が, は, ...), which
 	// patterns may leave out or put in.
 	particle bool
@@ -217,6 +220,11 @@ func charClass(r rune) int {
 func reread(toks []token) {
 	for i := range toks {
 		t := &toks[i]
+		if strings.HasPrefix(t.pos, "動詞") && t.form == "基本形" && i+1 < len(toks) &&
+			toks[i+1].surface == "な" && toks[i+1].pos == "助詞,終助詞" && endsPhrase(toks, i+1) {
+			t.prohibitive = true // 逆らうな, 連絡してくるな
+			continue
+		}
 		if !strings.HasPrefix(t.pos, "動詞") || t.form != "連用形" {
 			continue
 		}

@@ -278,7 +278,7 @@ func (c *Classifier) find(toks []token) []hit {
 	for i := range toks {
 		tried = tried[:0]
 		t := &toks[i]
-		lookups = append(append(lookups[:0], t.keys...), t.reading, t.spelling)
+		lookups = classLookups(append(append(lookups[:0], t.keys...), t.reading, t.spelling), t)
 		for _, k := range lookups {
 			for _, p := range c.index[k] {
 				if containsPattern(tried, p) {

@@ -241,3 +241,52 @@ func TestLabelNames(t *testing.T) {
 		t.Error("unspecified parsed as a verdict")
 	}
 }
+
+func TestWordClasses(t *testing.T) {
+	c := newTest(t, map[string]string{
+		"persistence.yaml": "category: persistence\nentries:\n  - {pattern: '{number}回…電話する', weight: 0.9}\n",
+		"coercion.yaml":    "category: coercion\nentries:\n  - {pattern: '{command}', weight: 0.5}\n",
+	}, Options{})
+	tests := []struct {
+		name, text, entry, want string
+	}{
+		{"{number} matches digits", "毎日100回電話してやる", "{number}回…電話する", "100回電話し"},
+		{"{number} matches kanji numerals", "百回電話するからな", "{number}回…電話する", "百回電話する"},
+		{"{command} matches an imperative", "早く送れや", "{command}", "送れ"},
+		{"{command} matches a prohibition", "二度と連絡してくるな", "{command}", "くる"},
+		{"{command} matches やがれ", "さっさと来やがれ", "{command}", "来"},
+		{"{command} skips ください", "送ってください", "{command}", ""},
+		{"{command} skips なさい", "早く送りなさい", "{command}", ""},
+		{"{command} skips 〜てくれ", "早く送ってくれ", "{command}", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := c.Classify(tt.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			for _, m := range r.Matches {
+				if m.Entry == tt.entry {
+					got = m.Text
+				}
+			}
+			if got != tt.want {
+				t.Errorf("%q: %s matched %q, want %q (%+v)", tt.text, tt.entry, got, tt.want, r.Matches)
+			}
+		})
+	}
+	if _, err := New(mustLoad(t, "category: abuse\nentries:\n  - {pattern: '{noun}だ', weight: 1}\n"), Options{Analyzer: sharedAnalyzer(t)}); err == nil ||
+		!strings.Contains(err.Error(), "unknown word class {noun}") {
+		t.Errorf("unknown class: err %v", err)
+	}
+}
+
+func mustLoad(t *testing.T, yaml string) *lexicon.Set {
+	t.Helper()
+	lex, err := lexicon.Load(fstest.MapFS{"x.yaml": {Data: []byte(yaml)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lex
+}

@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -27,7 +28,28 @@ type element struct {
 	spelling string
 	kana     bool // the pattern word is written in kana
 	noun     bool
+	// class, when set, makes the element match any token of a class
+	// instead of a word: see wordClasses.
+	class string
 }
+
+// wordClasses are the placeholders a pattern may use for any word of a
+// kind, written in braces: {number}回…電話してやる, 外人…{command}.
+var wordClasses = map[string]func(t *token) bool{
+	// number: a numeral, in digits or kanji (3, 百, 一).
+	"number": func(t *token) bool { return t.pos == "名詞,数" },
+	// command: a verb in the command mood (送れ, 来い, しやがれ, 覚えとけ)
+	// or a prohibition (逆らうな, 連絡してくるな); never the polite ください,
+	// なさい or the request 〜てくれ.
+	"command": func(t *token) bool {
+		return strings.HasPrefix(t.pos, "動詞") && (t.imperative || t.prohibitive) && !anyIn(politeCommands, t.keys)
+	},
+}
+
+// politeCommands are command forms that ask rather than order.
+var politeCommands = []string{"くださる", "下さる", "なさる", "くれる", "いらっしゃる", "ちょうだい"}
+
+var classMarker = regexp.MustCompile(`\{([^{}]*)\}`)
 
 // pattern is a phrase compiled through the analyzer. owner is the index of
 // the entry it belongs to, or -1 for an allow phrase.
@@ -47,6 +69,11 @@ var compileSuffixes = []string{"", "よ", "。"}
 func (a *Analyzer) compile(phrase string, owner int, subs *substitutions) ([]*pattern, error) {
 	for _, g := range gapMarks[1:] {
 		phrase = strings.ReplaceAll(phrase, g, gapMarks[0])
+	}
+	for _, m := range classMarker.FindAllStringSubmatch(phrase, -1) {
+		if wordClasses[m[1]] == nil {
+			return nil, fmt.Errorf("pattern %q has unknown word class {%s}; expect {number} or {command}", phrase, m[1])
+		}
 	}
 	parts := strings.Split(phrase, gapMarks[0])
 	var head []element // every part but the last, each followed by a gap
@@ -76,9 +103,30 @@ func (a *Analyzer) compile(phrase string, owner int, subs *substitutions) ([]*pa
 	return out, nil
 }
 
-// elements analyses part+suffix and returns the elements of part; ok is
-// false when the suffix did not stay a token of its own.
+// elements returns the elements of part: its word classes, and its words
+// analysed with suffix after the last of them; ok is false when the suffix
+// does not apply (the part ends in a class) or did not stay a token.
 func (a *Analyzer) elements(part, suffix string, subs *substitutions) ([]element, bool) {
+	var els []element
+	at := 0
+	for _, m := range classMarker.FindAllStringSubmatchIndex(part, -1) {
+		words, _ := a.words(part[at:m[0]], "", subs)
+		els = append(append(els, words...), element{class: part[m[2]:m[3]], surface: part[m[0]:m[1]]})
+		at = m[1]
+	}
+	if at == len(part) && at > 0 {
+		return els, suffix == ""
+	}
+	words, ok := a.words(part[at:], suffix, subs)
+	return append(els, words...), ok
+}
+
+// words analyses text+suffix and returns the elements of text; ok is false
+// when the suffix did not stay a token of its own.
+func (a *Analyzer) words(part, suffix string, subs *substitutions) ([]element, bool) {
+	if part == "" {
+		return nil, true
+	}
 	toks := a.analyze(part+suffix, subs).tokens
 	if suffix != "" {
 		if len(toks) == 0 || toks[len(toks)-1].surface != suffix {
@@ -144,13 +192,16 @@ func (p *pattern) trim(phrase string) error {
 func (p *pattern) signature() string {
 	var b strings.Builder
 	for _, e := range p.elems {
-		fmt.Fprintf(&b, "%v|%s|%v|%v|%s;", e.gap, strings.Join(e.keys, ","), e.imperative, e.optional, e.spelling)
+		fmt.Fprintf(&b, "%v|%s|%v|%v|%s|%s;", e.gap, strings.Join(e.keys, ","), e.imperative, e.optional, e.spelling, e.class)
 	}
 	return b.String()
 }
 
 // lookups are the strings a pattern whose first word is e is indexed by.
 func (e *element) lookups() []string {
+	if e.class != "" {
+		return []string{classLookup(e.class)}
+	}
 	l := append(append([]string{}, e.keys...), e.readings...)
 	return append(l, e.spelling)
 }
@@ -162,6 +213,9 @@ func (e *element) lookups() []string {
 //   - a noun written in kanji, by its reading, when e is a kana noun
 //     (馬鹿 for バカ).
 func (e *element) matches(t *token) bool {
+	if e.class != "" {
+		return wordClasses[e.class](t)
+	}
 	mood := !e.imperative || t.imperative
 	if e.noun && !t.noun && !strings.HasPrefix(t.pos, "接頭詞") && (e.kana || t.kana) {
 		return false // the kana noun カス is not the verb かす (貸す)
@@ -260,4 +314,17 @@ func (p *pattern) match(toks []token, pe, j, sentence int) (int, bool) {
 		return p.match(toks, pe+1, j+2, sentence)
 	}
 	return 0, false
+}
+
+// classLookup is the index key of patterns that start with a word class.
+func classLookup(class string) string { return "{" + class + "}" }
+
+// classLookups appends the index keys of the word classes t belongs to.
+func classLookups(l []string, t *token) []string {
+	for name, in := range wordClasses {
+		if in(t) {
+			l = append(l, classLookup(name))
+		}
+	}
+	return l
 }

@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -14,6 +15,9 @@ import (
 // classifiers (a reload builds a new Classifier around the same Analyzer).
 type Analyzer struct {
 	tok *tokenizer.Tokenizer
+	// words caches isWord: katakana runs before okurigana are few and
+	// recur, and each answer costs a tokenization.
+	wordCache sync.Map // string → bool
 }
 
 // NewAnalyzer loads the IPA dictionary and builds a tokenizer.
@@ -27,8 +31,13 @@ func NewAnalyzer() (*Analyzer, error) {
 
 // isWord reports whether s is one word the dictionary knows.
 func (a *Analyzer) isWord(s string) bool {
+	if v, ok := a.wordCache.Load(s); ok {
+		return v.(bool)
+	}
 	toks := a.tok.Tokenize(s)
-	return len(toks) == 1 && toks[0].Class == tokenizer.KNOWN
+	known := len(toks) == 1 && toks[0].Class == tokenizer.KNOWN
+	a.wordCache.Store(s, known) // runs are at most three letters: the cache stays bounded
+	return known
 }
 
 // token is one morpheme of normalised text, with what matching needs.
@@ -90,7 +99,7 @@ func (a *Analyzer) analyze(s string, subs *substitutions) *analysis {
 			}
 			toks = append(toks, token{surface: k.Surface, start: ch.start + k.Start, end: ch.start + k.End, sentence: sentence, form: "*"})
 			t := &toks[len(toks)-1]
-			describe(t, k.Features(), &depth, &ascii)
+			describe(t, k, &depth, &ascii)
 			if isSentenceEnd(k.Surface) {
 				sentence++
 			}
@@ -102,7 +111,8 @@ func (a *Analyzer) analyze(s string, subs *substitutions) *analysis {
 
 // describe fills in t from kagome's IPA features, and tracks quotation
 // depth across tokens.
-func describe(t *token, f []string, depth *int, ascii *bool) {
+func describe(t *token, k tokenizer.Token, depth *int, ascii *bool) {
+	f := featureOf(k)
 	t.pos = feature(f, 0) + "," + feature(f, 1)
 	if symbolic(t.surface) {
 		t.pos = "記号,一般" // IPA reads unknown ASCII punctuation (!, ?) as nouns
@@ -310,9 +320,14 @@ func symbolic(s string) bool {
 	return true
 }
 
-func feature(f []string, i int) string {
-	if i < len(f) {
-		return f[i]
+// features reads a token's IPA features without copying them all.
+type features struct{ k tokenizer.Token }
+
+func featureOf(k tokenizer.Token) features { return features{k} }
+
+func feature(f features, i int) string {
+	if v, ok := f.k.FeatureAt(i); ok && v != "" {
+		return v
 	}
 	return "*"
 }
@@ -320,6 +335,9 @@ func feature(f []string, i int) string {
 // fold maps katakana to hiragana so that クズ and くず compare equal.
 // Text is already NFKC-normalised and lower-cased.
 func fold(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r >= 'ァ' && r <= 'ヶ' }) {
+		return s // nothing to fold: no copy
+	}
 	b := make([]rune, 0, len(s))
 	for _, r := range s {
 		if r >= 'ァ' && r <= 'ヶ' {

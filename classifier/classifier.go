@@ -279,7 +279,10 @@ func (c *Classifier) find(toks []token) []hit {
 		tried = tried[:0]
 		t := &toks[i]
 		lookups = classLookups(append(append(lookups[:0], t.keys...), t.reading, t.spelling), t)
-		for _, k := range lookups {
+		for li, k := range lookups {
+			if containsString(lookups[:li], k) {
+				continue // the reading or spelling is often the lemma itself
+			}
 			for _, p := range c.index[k] {
 				if containsPattern(tried, p) {
 					continue // already tried under another lookup
@@ -419,6 +422,15 @@ func round(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 func containsPattern(l []*pattern, p *pattern) bool {
 	for _, x := range l {
 		if x == p {
+			return true
+		}
+	}
+	return false
+}
+
+func containsString(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
 			return true
 		}
 	}

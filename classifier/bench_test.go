@@ -31,7 +31,7 @@ var pathological = map[string]string{
 }
 
 func BenchmarkPathological(b *testing.B) {
-	c := newTest(b, obfuscationLexicon, Options{MaxTextBytes: 64 << 10})
+	c := defaultClassifier(b)
 	for name, text := range pathological {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(text)))
@@ -77,6 +77,18 @@ func BenchmarkTokenizeOnly(b *testing.B) {
 // same texts.
 func BenchmarkClassify(b *testing.B) {
 	texts := devTexts(b)
+	c := defaultClassifier(b)
+	for b.Loop() {
+		for _, t := range texts {
+			if _, err := c.Classify(t); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// defaultClassifier is the embedded default lexicon with default options.
+func defaultClassifier(b *testing.B) *Classifier {
 	lex, err := lexicon.Default()
 	if err != nil {
 		b.Fatal(err)
@@ -85,11 +97,5 @@ func BenchmarkClassify(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for b.Loop() {
-		for _, t := range texts {
-			if _, err := c.Classify(t); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	return c
 }

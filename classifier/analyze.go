@@ -40,6 +40,24 @@ func (a *Analyzer) isWord(s string) bool {
 	return known
 }
 
+// isVerb reports whether lemma is a verb the dictionary knows in that
+// form: 返す and 死ぬ are, the なづ that なで would give is not.
+func (a *Analyzer) isVerb(lemma string) bool {
+	key := "verb:" + lemma
+	if v, ok := a.wordCache.Load(key); ok {
+		return v.(bool)
+	}
+	toks := a.tok.Tokenize(lemma)
+	verb := false
+	if len(toks) == 1 && toks[0].Class == tokenizer.KNOWN {
+		pos, _ := toks[0].FeatureAt(0)
+		base, _ := toks[0].FeatureAt(6)
+		verb = pos == "動詞" && fold(base) == lemma
+	}
+	a.wordCache.Store(key, verb)
+	return verb
+}
+
 // token is one morpheme of normalised text, with what matching needs.
 type token struct {
 	surface string
@@ -92,10 +110,10 @@ func (a *Analyzer) analyze(s string, subs *substitutions) *analysis {
 	toks := make([]token, 0, len(nt.runes)/2)
 	sentence, depth := 0, 0
 	ascii := false // inside an ASCII "..." pair
-	for _, ch := range chunks(nt.runes) {
+	for _, ch := range chunks(nt.runes, nt.brk) {
 		for _, k := range a.tok.Tokenize(string(nt.runes[ch.start:ch.end])) {
-			if k.Class == tokenizer.DUMMY || k.Surface == "" {
-				continue
+			if k.Class == tokenizer.DUMMY || k.Surface == "" || strings.TrimSpace(k.Surface) == "" && !strings.Contains(k.Surface, "\n") {
+				continue // spaces between English words are no words
 			}
 			toks = append(toks, token{surface: k.Surface, start: ch.start + k.Start, end: ch.start + k.End, sentence: sentence, form: "*"})
 			t := &toks[len(toks)-1]
@@ -105,7 +123,7 @@ func (a *Analyzer) analyze(s string, subs *substitutions) *analysis {
 			}
 		}
 	}
-	reread(toks)
+	a.reread(toks)
 	return &analysis{text: nt, tokens: toks}
 }
 
@@ -164,7 +182,7 @@ const (
 )
 
 // chunks returns the half-open rune ranges to tokenise separately.
-func chunks(rs []rune) []span {
+func chunks(rs []rune, brk []bool) []span {
 	var out []span
 	start, run := 0, 0
 	lastClass, lastChange := -1, -1 // lastChange: index where the current run began
@@ -180,7 +198,7 @@ func chunks(rs []rune) []span {
 		case run > runLimit:
 			cut = i // a run too long to be a word
 			run = 1
-		case n >= chunkMax:
+		case n >= chunkMax, brk[i]:
 			cut = i
 		case n >= chunkTarget && lastChange == i && i > start:
 			cut = i // a class change in a long chunk
@@ -227,7 +245,7 @@ func charClass(r rune) int {
 //     is also read as the imperative of the godan verb (返す, 死ぬ, 送る).
 //   - 〜やがれ split as 連用形 + や + がれ (来やがれ, 返金しやがれ): the verb is
 //     imperative.
-func reread(toks []token) {
+func (a *Analyzer) reread(toks []token) {
 	for i := range toks {
 		t := &toks[i]
 		if strings.HasPrefix(t.pos, "動詞") && t.form == "基本形" && i+1 < len(toks) &&
@@ -247,7 +265,7 @@ func reread(toks []token) {
 			continue
 		}
 		// Only an independent verb: 〜てくれ is the auxiliary くれる, never 来る.
-		if godan, ok := potentialToGodan(t.keys[0]); ok && t.pos == "動詞,自立" && endsPhrase(toks, i) {
+		if godan, ok := potentialToGodan(t.keys[0]); ok && t.pos == "動詞,自立" && endsPhrase(toks, i) && a.isVerb(godan) {
 			t.keys = append(t.keys, godan)
 			t.imperative = true
 		}

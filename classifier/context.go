@@ -24,6 +24,9 @@ const (
 	Conditional Modifier = "conditional"
 	// Intensified: an intent ending follows (〜てやる, 〜ぞ, 〜からな).
 	Intensified Modifier = "intensified"
+	// Thanked: an escalation cue the customer thanks the shop for (誠意ある
+	// ご対応をありがとうございました): praise, not a demand.
+	Thanked Modifier = "thanked"
 )
 
 const (
@@ -59,6 +62,9 @@ func contextOf(toks []token, s, e int, weight float64, harassment bool) ([]Modif
 		return mods, weight * attenuation
 	}
 	if !harassment {
+		if thanked(toks, e) {
+			return []Modifier{Thanked}, weight * attenuation
+		}
 		return nil, weight
 	}
 	if conditional(toks, s) || wantsOrElse(toks, e) {
@@ -244,4 +250,11 @@ func intensified(toks []token, e int) bool {
 		}
 		return false
 	})
+}
+
+var thanksWords = []string{"ありがとう", "感謝", "助かる", "お礼"}
+
+// thanked: the rest of the sentence thanks for what was matched.
+func thanked(toks []token, e int) bool {
+	return after(toks, e, contextWindow, func(i int) bool { return anyIn(thanksWords, toks[i].keys) })
 }

@@ -24,6 +24,7 @@ entries:
 		"escalation.yaml": `category: escalation
 entries:
   - {pattern: 訴える, weight: 0.6}
+  - {pattern: 誠意…対応, weight: 0.6}
 `,
 	}, Options{})
 	tests := []struct {
@@ -45,6 +46,7 @@ entries:
 		{"a quoted threat is someone else's", "配達員に「殺すぞ」と言われて怖かったです", "殺す", []Modifier{Quoted}, Routine},
 		{"reported speech without brackets", "次は置いてかねえぞ、ボケと言われました", "ボケ", []Modifier{Reported}, Routine},
 		{"an apology for another's words", "母がバカなどと言ってしまい申し訳ありません", "バカ", []Modifier{Reported}, Routine},
+		{"an escalation cue thanked for is praise", "誠意あるご対応をありがとうございました", "誠意…対応", []Modifier{Thanked}, Routine},
 		{"a question is not a denial: 〜ませんか", "バカすぎませんか", "バカ", nil, Harassment},
 		{"話にならん is no hedge", "バカすぎて話にならん", "バカ", nil, Harassment},
 		{"the customer's own insistence is not a report", "バカって言ってるんだよ", "バカ", nil, Harassment},

@@ -17,6 +17,10 @@ type normText struct {
 	// src[i] is the half-open range of original rune offsets that produced
 	// runes[i]. Ranges never decrease.
 	src []span
+	// brk[i] is set where a word must start at runes[i], whatever the
+	// tokenizer would make of the context: after separators that split
+	// words and around substituted spellings (担当〇ね is 担当 + 死ね).
+	brk []bool
 }
 
 type span struct{ start, end int }
@@ -34,6 +38,20 @@ func (t *normText) origSpan(a, b int) span {
 func (t *normText) push(r rune, sp span) {
 	t.runes = append(t.runes, r)
 	t.src = append(t.src, sp)
+	t.brk = append(t.brk, false)
+}
+
+// copyRune appends rune i of from, keeping its break.
+func (t *normText) copyRune(from *normText, i int) {
+	t.push(from.runes[i], from.src[i])
+	t.brk[len(t.brk)-1] = from.brk[i]
+}
+
+// breakAt marks that a word starts at rune i.
+func (t *normText) breakAt(i int) {
+	if i >= 0 && i < len(t.brk) {
+		t.brk[i] = true
+	}
 }
 
 // normalize reads text the way abusive customers write it. In order:
@@ -120,12 +138,28 @@ func isSeparator(r rune) bool {
 	return unicode.Is(unicode.Cf, r) // zero-width space, joiners, direction marks
 }
 
+//
+// Where a dropped separator stood between longer stretches (全員 し ね) a
+// word still starts after it; only between single letters (し ね, 死.ね,
+// む の う) is it taken to be inside a spelt-out word.
 func dropSeparators(t *normText) *normText {
-	out := &normText{runes: t.runes[:0:0], src: t.src[:0:0]}
+	out := &normText{}
+	segment := func(from, step int) int { // letters up to the next separator
+		n := 0
+		for k := from; k >= 0 && k < len(t.runes) && !isSeparator(t.runes[k]); k += step {
+			n++
+		}
+		return n
+	}
+	pending := false
 	for i := 0; i < len(t.runes); i++ {
 		r := t.runes[i]
 		if !isSeparator(r) {
-			out.push(r, t.src[i])
+			out.copyRune(t, i)
+			if pending {
+				out.breakAt(len(out.runes) - 1)
+				pending = false
+			}
 			continue
 		}
 		j := i
@@ -137,8 +171,11 @@ func dropSeparators(t *normText) *normText {
 		between := i > 0 && j < len(t.runes) && isJapanese(t.runes[i-1]) && isJapanese(t.runes[j])
 		for k := i; k < j; k++ {
 			if !between && !unicode.Is(unicode.Cf, t.runes[k]) {
-				out.push(t.runes[k], t.src[k])
+				out.copyRune(t, k)
 			}
+		}
+		if between && !(segment(i-1, -1) == 1 && segment(j, 1) == 1) {
+			pending = true
 		}
 		i = j - 1
 	}
@@ -148,7 +185,7 @@ func dropSeparators(t *normText) *normText {
 func isStretch(r rune) bool { return r == 'ー' || r == '〜' || r == '~' || r == '～' }
 
 func squeeze(t *normText) *normText {
-	out := &normText{runes: t.runes[:0:0], src: t.src[:0:0]}
+	out := &normText{}
 	n := len(t.runes)
 	for i := 0; i < n; {
 		r := t.runes[i]
@@ -167,10 +204,11 @@ func squeeze(t *normText) *normText {
 			// The kana before absorbs the stretch, so spans include it.
 			out.src[len(out.src)-1].end = t.src[j-1].end
 		case j-i >= 3 && !unicode.IsDigit(r):
-			out.push(r, span{t.src[i].start, t.src[j-1].end})
+			out.copyRune(t, i)
+			out.src[len(out.src)-1].end = t.src[j-1].end
 		default:
 			for k := i; k < j; k++ {
-				out.push(t.runes[k], t.src[k])
+				out.copyRune(t, k)
 			}
 		}
 		i = j
@@ -238,7 +276,7 @@ func kanaStems(t *normText, isWord func(string) bool) *normText {
 			j++
 		}
 		startsWord := i == 0 || !isKatakana(rs[i-1]) && !isKanji(rs[i-1])
-		if startsWord && j-i <= 3 && j < len(rs) && isHiragana(rs[j]) && !particleStart(rs[j:]) &&
+		if startsWord && j-i <= 2 && j < len(rs) && isHiragana(rs[j]) && !particleStart(rs[j:]) &&
 			!containsRune(rs[i:j], 'ー') && !isWord(string(rs[i:j])) {
 			for k := i; k < j; k++ {
 				if rs[k] != 'ー' {
@@ -294,6 +332,7 @@ func (s *substitutions) apply(t *normText) *normText {
 		return t
 	}
 	var out *normText
+	pending := false
 	for i := 0; i < len(t.runes); {
 		var hit *substitution
 		for k, c := range s.byFirst[t.runes[i]] {
@@ -304,18 +343,26 @@ func (s *substitutions) apply(t *normText) *normText {
 		}
 		if hit == nil {
 			if out != nil {
-				out.push(t.runes[i], t.src[i])
+				out.copyRune(t, i)
+				if pending {
+					out.breakAt(len(out.runes) - 1)
+					pending = false
+				}
 			}
 			i++
 			continue
 		}
 		if out == nil {
-			out = &normText{runes: append([]rune(nil), t.runes[:i]...), src: append([]span(nil), t.src[:i]...)}
+			out = &normText{runes: append([]rune(nil), t.runes[:i]...), src: append([]span(nil), t.src[:i]...),
+				brk: append([]bool(nil), t.brk[:i]...)}
 		}
 		sp := span{t.src[i].start, t.src[i+len(hit.from)-1].end}
 		for _, r := range hit.to {
 			out.push(r, sp)
 		}
+		// The substituted word is read on its own, whatever surrounds it.
+		out.breakAt(len(out.runes) - len(hit.to))
+		pending = true
 		i += len(hit.from)
 	}
 	if out == nil {
@@ -330,7 +377,17 @@ func wordEdges(rs []rune, i, j int, from []rune) bool {
 	if isLatin(from[0]) && i > 0 && isLatin(rs[i-1]) {
 		return false
 	}
-	return !isLatin(from[len(from)-1]) || j >= len(rs) || !isLatin(rs[j])
+	if !isLatin(from[len(from)-1]) {
+		return true
+	}
+	if j < len(rs) && isLatin(rs[j]) {
+		return false
+	}
+	// Nor when an English word follows: Shine Muscat is a grape.
+	for j < len(rs) && rs[j] == ' ' {
+		j++
+	}
+	return j >= len(rs) || !isLatin(rs[j])
 }
 
 func isLatin(r rune) bool { return r < 0x250 && unicode.IsLetter(r) }

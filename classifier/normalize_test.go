@@ -59,6 +59,8 @@ func TestObfuscations(t *testing.T) {
 		{"spaced letters む の う", "む の う", "無能", "む の う"},
 		{"hiragana くず", "くずが", "クズ", "くず"},
 		{"romaji as a whole word", "お前らまとめてSHINE", "死ね", "SHINE"},
+		{"a substitution is read as its own word after a noun", "担当〇ね", "死ね", "〇ね"},
+		{"a spelt-out word after a longer word", "お前ら全員 し ね", "死ね", "し ね"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,6 +98,7 @@ func TestInnocentLookalikesStayQuiet(t *testing.T) {
 		"1〜2週間かかります",
 		"the sunshine collection is lovely",
 		"メールしてやっと返事が来ました",
+		"Do you ship Shine Muscat gift boxes?",
 	} {
 		r, err := c.Classify(text)
 		if err != nil {

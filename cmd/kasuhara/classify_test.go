@@ -127,7 +127,7 @@ func TestExplain(t *testing.T) {
 	if err := runExplain(context.Background(), []string{"--lexicon", "testdata/lexicon", "ｺﾛｽ", "いや", "殺すぞ"}, strings.NewReader(""), &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"label:", "harassment", `"ころすいや殺すぞ"`, `"殺す"`, "threat.yaml:3", "[0,3)", "[7,9)", "基本形", "動詞,自立"} {
+	for _, want := range []string{"label:", "harassment", `"コロスいや殺すぞ"`, `"殺す"`, "threat.yaml:3", "[0,3)", "[7,9)", "基本形", "動詞,自立"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("explain output lacks %q:\n%s", want, out.String())
 		}

@@ -40,6 +40,16 @@ func (a *Analyzer) isWord(s string) bool {
 	return known
 }
 
+// keigoVerbs are humble and honorific verbs with the plain verbs they
+// stand for, so that a pattern written plainly (電話します, 行く) also
+// matches keigo (お電話いたします, 伺います).
+var keigoVerbs = map[string][]string{
+	"いたす": {"する"}, "致す": {"する"}, "なさる": {"する"}, "される": {"する"},
+	"伺う": {"行く", "聞く"}, "うかがう": {"行く", "聞く"}, "参る": {"行く", "来る"}, "まいる": {"行く", "来る"},
+	"申す": {"言う"}, "申し上げる": {"言う"}, "おっしゃる": {"言う"}, "いらっしゃる": {"行く", "来る", "いる"},
+	"存じる": {"知る", "思う"}, "存ずる": {"知る", "思う"}, "拝見": {"見る"},
+}
+
 // isVerb reports whether lemma is a verb the dictionary knows in that
 // form: 返す and 死ぬ are, the なづ that なで would give is not.
 func (a *Analyzer) isVerb(lemma string) bool {
@@ -80,6 +90,10 @@ type token struct {
 	reading string
 	// spelling is the folded surface.
 	spelling string
+	// plain are the plain verbs a keigo verb stands for (いたす: する). A
+	// message token matches a pattern word by them; pattern words keep
+	// their own sense (参るまで is "until you give in").
+	plain []string
 	pos      string // part of speech with subclasses, comma-joined
 	form     string // conjugation form (活用形), "*" when none
 	start    int    // rune offsets in the normalised text
@@ -140,6 +154,9 @@ func describe(t *token, k tokenizer.Token, depth *int, ascii *bool) {
 		base = t.surface
 	}
 	t.keys = []string{fold(base)}
+	if feature(f, 0) == "動詞" {
+		t.plain = keigoVerbs[t.keys[0]] // お電話いたします is 電話します
+	}
 	t.form = feature(f, 5)
 	if feature(f, 0) == "動詞" && strings.HasPrefix(t.form, "命令") {
 		t.imperative = true

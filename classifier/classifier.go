@@ -278,7 +278,7 @@ func (c *Classifier) find(toks []token) []hit {
 	for i := range toks {
 		tried = tried[:0]
 		t := &toks[i]
-		lookups = classLookups(append(append(lookups[:0], t.keys...), t.reading, t.spelling), t)
+		lookups = classLookups(append(append(append(lookups[:0], t.keys...), t.plain...), t.reading, t.spelling), t)
 		for li, k := range lookups {
 			if containsString(lookups[:li], k) {
 				continue // the reading or spelling is often the lemma itself

@@ -82,6 +82,8 @@ func TestMatching(t *testing.T) {
 		{"a noun does not match after a noun prefix: 親バカ", "バカ", "親バカですみません", ""},
 		{"a noun still matches after a particle", "クズ", "お前はクズだ", "クズ"},
 		{"a noun still matches after a pronoun", "クズ", "お前クズだな", "クズ"},
+		{"a humble keigo verb matches its plain pattern", "電話します", "毎日お電話いたします", "電話いたします"},
+		{"an honorific visit matches 行く", "本社に行く", "本社に伺います", "本社に伺い"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

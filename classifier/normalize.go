@@ -383,11 +383,16 @@ func wordEdges(rs []rune, i, j int, from []rune) bool {
 	if j < len(rs) && isLatin(rs[j]) {
 		return false
 	}
-	// Nor when an English word follows: Shine Muscat is a grape.
+	// Nor when an English word follows (Shine Muscat is a grape); a short
+	// romaji particle may (korosu zo, shine yo).
 	for j < len(rs) && rs[j] == ' ' {
 		j++
 	}
-	return j >= len(rs) || !isLatin(rs[j])
+	k := j
+	for k < len(rs) && isLatin(rs[k]) {
+		k++
+	}
+	return k-j < 4
 }
 
 func isLatin(r rune) bool { return r < 0x250 && unicode.IsLetter(r) }

@@ -221,7 +221,7 @@ func (e *element) matches(t *token) bool {
 		return false // the kana noun カス is not the verb かす (貸す)
 	}
 	switch {
-	case mood && anyIn(e.keys, t.keys):
+	case mood && (anyIn(e.keys, t.keys) || anyIn(e.keys, t.plain)):
 		return true
 	case !t.kana:
 		return mood && e.kana && e.noun && t.noun && contains(e.keys, t.reading)

@@ -93,7 +93,7 @@ type token struct {
 	// plain are the plain verbs a keigo verb stands for (いたす: する). A
 	// message token matches a pattern word by them; pattern words keep
 	// their own sense (参るまで is "until you give in").
-	plain []string
+	plain    []string
 	pos      string // part of speech with subclasses, comma-joined
 	form     string // conjugation form (活用形), "*" when none
 	start    int    // rune offsets in the normalised text

@@ -138,7 +138,6 @@ func isSeparator(r rune) bool {
 	return unicode.Is(unicode.Cf, r) // zero-width space, joiners, direction marks
 }
 
-//
 // Where a dropped separator stood between longer stretches (全員 し ね) a
 // word still starts after it; only between single letters (し ね, 死.ね,
 // む の う) is it taken to be inside a spelt-out word.

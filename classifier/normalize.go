@@ -138,6 +138,7 @@ func isSeparator(r rune) bool {
 	return unicode.Is(unicode.Cf, r) // zero-width space, joiners, direction marks
 }
 
+// dropSeparators removes separators customers put inside Japanese words.
 // Where a dropped separator stood between longer stretches (全員 し ね) a
 // word still starts after it; only between single letters (し ね, 死.ね,
 // む の う) is it taken to be inside a spelt-out word.

@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -143,6 +144,9 @@ func isSeparator(r rune) bool {
 // word still starts after it; only between single letters (し ね, 死.ね,
 // む の う) is it taken to be inside a spelt-out word.
 func dropSeparators(t *normText) *normText {
+	if !slices.ContainsFunc(t.runes, isSeparator) {
+		return t
+	}
 	out := &normText{}
 	segment := func(from, step int) int { // letters up to the next separator
 		n := 0
@@ -185,6 +189,9 @@ func dropSeparators(t *normText) *normText {
 func isStretch(r rune) bool { return r == 'ー' || r == '〜' || r == '~' || r == '～' }
 
 func squeeze(t *normText) *normText {
+	if !needsSqueeze(t.runes) {
+		return t
+	}
 	out := &normText{}
 	n := len(t.runes)
 	for i := 0; i < n; {
@@ -214,6 +221,18 @@ func squeeze(t *normText) *normText {
 		i = j
 	}
 	return out
+}
+
+// needsSqueeze reports whether squeeze would change rs: a stretch mark or
+// small vowel after kana, or a rune repeated.
+func needsSqueeze(rs []rune) bool {
+	for i := 1; i < len(rs); i++ {
+		r, p := rs[i], rs[i-1]
+		if r == p || isStretch(r) || strings.ContainsRune(smallVowels, r) || strings.ContainsRune(plainVowels, r) && isHiragana(p) {
+			return true
+		}
+	}
+	return false
 }
 
 func prev(rs []rune, i int) rune {

@@ -148,9 +148,9 @@ func dropSeparators(t *normText) *normText {
 		return t
 	}
 	out := &normText{}
-	segment := func(from, step int) int { // letters up to the next separator
+	segment := func(from, step int) int { // Japanese letters up to the next separator or sign
 		n := 0
-		for k := from; k >= 0 && k < len(t.runes) && !isSeparator(t.runes[k]); k += step {
+		for k := from; k >= 0 && k < len(t.runes) && isJapanese(t.runes[k]); k += step {
 			n++
 		}
 		return n

@@ -45,6 +45,7 @@ func TestObfuscations(t *testing.T) {
 		{"digit 4ね", "4ね", "死ね", "4ね"},
 		{"space inside a word し ね", "し ね", "死ね", "し ね"},
 		{"dot inside a word 死.ね", "死.ね", "死ね", "死.ね"},
+		{"dot inside a word before punctuation", "殺.す。絶対に", "殺す", "殺.す"},
 		{"zero-width space inside a word", "死\u200bね", "死ね", "死\u200bね"},
 		{"stretched vowel しねええええ", "しねええええ", "死ね", "しねええええ"},
 		{"hiragana ころす", "ころす", "殺す", "ころす"},

@@ -6,6 +6,7 @@ GRPC_ADDR                ?= 127.0.0.1:50051
 HTTP_ADDR                ?= 127.0.0.1:9090
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+GHZ_VERSION                := v0.121.0
 DEV_CORPUS               ?= ../shared/eval/dev.jsonl
 BIN                      := $(CURDIR)/bin
 FUZZTIME                 ?= 10s
@@ -73,6 +74,18 @@ fuzz:
 .PHONY: e2e-mail
 e2e-mail:
 	KASUHARA_POSTFIX_E2E=1 $(GO) test -count=1 -v -run '^TestPostfixMilter$$' ./mailfilter/e2e/
+
+# gRPC load: ghz (pinned, installed into ./bin) against `kasuhara serve` on
+# loopback, Classify then ClassifyBatch with the dev corpus texts round-robin
+# at concurrency 50; prints calls/s, p50/p99, errors and the server's
+# resident memory. Knobs: LOAD_REQUESTS, LOAD_BATCH_CALLS, LOAD_BATCH_SIZE,
+# LOAD_CONCURRENCY, LOAD_DURATION (see load/load.sh).
+.PHONY: load ghz
+load: build ghz
+	KASUHARA=$(BIN)/kasuhara GHZ=$(BIN)/ghz DEV_CORPUS=$(DEV_CORPUS) OUT=$(BIN)/load ./load/load.sh
+
+ghz:
+	GOBIN=$(BIN) $(GO) install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
 
 # Benchmarks of the classifier, pathological inputs included.
 bench:

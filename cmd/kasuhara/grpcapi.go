@@ -35,6 +35,9 @@ func (s *classifierServer) Classify(ctx context.Context, req *kasuharav1.Classif
 	if err := s.validate(c, "text", req.GetText()); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil { // expired or cancelled while it waited
+		return nil, status.FromContextError(err).Err()
+	}
 	return s.classify(c, req)
 }
 
@@ -73,6 +76,11 @@ func (s *classifierServer) ClassifyStream(stream kasuharav1.Classifier_ClassifyS
 		}
 		if err != nil {
 			return err
+		}
+		// Messages already buffered are not worked through once the
+		// deadline has passed or the client has gone.
+		if err := stream.Context().Err(); err != nil {
+			return status.FromContextError(err).Err()
 		}
 		c := s.current.Load()
 		if err := s.validate(c, fmt.Sprintf("request id %q: text", req.GetId()), req.GetText()); err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,7 @@ type serveConfig struct {
 	httpAddr        string
 	adminAddr       string
 	maxBatch        int
+	limits          grpcLimits
 	shutdownTimeout time.Duration
 	logFormat       string
 	logLevel        slog.Level
@@ -49,6 +51,11 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	fs.StringVar(&cfg.httpAddr, "http-addr", ":9090", "`HOST:PORT` to serve Prometheus /metrics and /healthz on (port 0 picks one)")
 	fs.StringVar(&cfg.adminAddr, "admin-addr", "127.0.0.1:50052", "`HOST:PORT` to serve the LexiconAdmin gRPC service (Reload, Get) on; keep it private; empty turns it off")
 	fs.IntVar(&cfg.maxBatch, "max-batch", DefaultMaxBatch, "most messages one ClassifyBatch call may carry")
+	maxStreams := fs.Uint("max-concurrent-streams", DefaultMaxConcurrentStreams, "most calls one client connection may have open at once")
+	fs.IntVar(&cfg.limits.maxRecvBytes, "max-recv-bytes", 0, "largest gRPC request message in bytes (0: enough for a full --max-batch of --max-text-bytes texts)")
+	fs.IntVar(&cfg.limits.maxInFlight, "max-in-flight", defaultMaxInFlight(), "most Classifier calls served at once; past it calls get RESOURCE_EXHAUSTED at once (0: no limit)")
+	fs.DurationVar(&cfg.limits.keepaliveMinTime, "keepalive-min-time", DefaultKeepaliveMinTime, "shortest interval at which a client may send keepalive pings; faster clients are disconnected")
+	fs.DurationVar(&cfg.limits.maxConnectionIdle, "max-connection-idle", DefaultMaxConnectionIdle, "close a client connection with no call for this long (0: never)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight calls may take before they are cut off")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text|json (message text is never logged)")
 	fs.TextVar(&cfg.logLevel, "log-level", slog.LevelInfo, "log level: debug|info|warn|error")
@@ -62,6 +69,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	}
 	if cfg.maxBatch <= 0 {
 		return fmt.Errorf("--max-batch %d, want > 0", cfg.maxBatch)
+	}
+	if err := cfg.limits.set(*maxStreams, cfg.maxBatch, cf.opts.MaxTextBytes); err != nil {
+		return err
 	}
 	log, err := newLogger(stderr, cfg.logFormat, cfg.logLevel)
 	if err != nil {
@@ -91,12 +101,14 @@ func newLogger(w io.Writer, format string, level slog.Level) (*slog.Logger, erro
 // server is the running service: the gRPC server with its health service,
 // and the HTTP server for metrics.
 type server struct {
-	grpc    *grpc.Server
-	admin   *grpc.Server // LexiconAdmin on its own listener; nil when off
-	health  *health.Server
-	http    *http.Server
-	metrics *metrics
-	log     *slog.Logger
+	grpc   *grpc.Server
+	admin  *grpc.Server // LexiconAdmin on its own listener; nil when off
+	health *health.Server
+	// draining is closed when shutdown starts; it ends health watches.
+	draining chan struct{}
+	http     *http.Server
+	metrics  *metrics
+	log      *slog.Logger
 }
 
 // serverDeps is what the gRPC and HTTP front ends share.
@@ -104,7 +116,9 @@ type serverDeps struct {
 	// current is the classifier answering now; a reload swaps it.
 	current  *atomic.Pointer[classifier.Classifier]
 	maxBatch int
-	log      *slog.Logger
+	// limits bound the gRPC server; the zero value leaves grpc-go's defaults.
+	limits grpcLimits
+	log    *slog.Logger
 	// apiKeys are the keys the HTTP API accepts; nil accepts any.
 	apiKeys *apiKeys
 }
@@ -124,19 +138,26 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 		Help: "Panics in gRPC handlers, recovered and answered Internal.",
 	})
 	reg.MustRegister(panics)
-	onPanic := recovery.WithRecoveryHandler(func(p any) error {
+	onPanic := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		panics.Inc()
-		log.Error("panic in gRPC handler", "panic", fmt.Sprint(p))
+		method, _ := grpc.Method(ctx)
+		// A panic value may quote a request: log only its kind.
+		log.Error("panic in gRPC handler", "method", method, "panic", panicSummary(p))
 		return status.Error(codes.Internal, "internal error")
 	})
-	gs := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(grpcMetrics.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(onPanic)),
-		grpc.ChainStreamInterceptor(grpcMetrics.StreamServerInterceptor(), recovery.StreamServerInterceptor(onPanic)),
-	)
+	adm := newAdmission(reg, d.limits.maxInFlight)
+	// Outermost first: every call is counted, then panics anywhere inside
+	// are recovered, then Classifier calls past the in-flight limit are
+	// refused before any work.
+	gs := grpc.NewServer(append(d.limits.serverOptions(),
+		grpc.ChainUnaryInterceptor(grpcMetrics.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(onPanic), adm.unary),
+		grpc.ChainStreamInterceptor(grpcMetrics.StreamServerInterceptor(), recovery.StreamServerInterceptor(onPanic), adm.stream),
+	)...)
 	cs := &classifierServer{current: current, metrics: m, maxBatch: d.maxBatch, log: log}
 	kasuharav1.RegisterClassifierServer(gs, cs)
 	hs := health.NewServer()
-	healthpb.RegisterHealthServer(gs, hs)
+	draining := make(chan struct{})
+	healthpb.RegisterHealthServer(gs, &drainingHealth{Server: hs, draining: draining})
 	reflection.Register(gs)
 	grpcMetrics.InitializeMetrics(gs)
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
@@ -154,7 +175,7 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 	})
 	registerHTTPAPI(mux, httpDeps{cs: cs, keys: d.apiKeys, reg: reg})
 	return &server{
-		grpc: gs, health: hs, log: log, metrics: m,
+		grpc: gs, health: hs, draining: draining, log: log, metrics: m,
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
 	}
 }
@@ -178,7 +199,7 @@ func serve(ctx context.Context, cfg serveConfig, src lexiconSource, log *slog.Lo
 	var current atomic.Pointer[classifier.Classifier]
 	current.Store(c)
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: &current, maxBatch: cfg.maxBatch, log: log, apiKeys: cfg.apiKeys})
+	srv := newServer(reg, serverDeps{current: &current, maxBatch: cfg.maxBatch, limits: cfg.limits, log: log, apiKeys: cfg.apiKeys})
 	rl := newReloader(reg, src.dir, src.build, &current, func(c *classifier.Classifier) { srv.metrics.setLexicon(c.Lexicon()) }, log)
 
 	var lis []net.Listener
@@ -255,6 +276,7 @@ func serve(ctx context.Context, cfg serveConfig, src lexiconSource, log *slog.Lo
 func (s *server) shutdown(timeout time.Duration) {
 	s.log.Info("shutting down", "timeout", timeout)
 	s.health.Shutdown() // every service NOT_SERVING: balancers stop sending
+	close(s.draining)   // health watches say so and end, or GracefulStop would wait on them
 	if s.admin != nil {
 		s.admin.Stop() // reloads during shutdown serve no one
 	}
@@ -279,3 +301,73 @@ func (s *server) shutdown(timeout time.Duration) {
 		s.http.Close()
 	}
 }
+
+// drainingHealth is the health service, except that when shutdown starts
+// each Watch tells its watcher NOT_SERVING and ends with Unavailable. A load
+// balancer keeps a Watch open for as long as its connection lasts, and
+// GracefulStop waits for every open call: without this, one watcher would
+// hold the drain until --shutdown-timeout and every call still running
+// would then be cut off.
+type drainingHealth struct {
+	*health.Server
+	draining <-chan struct{}
+}
+
+func (h *drainingHealth) Watch(req *healthpb.HealthCheckRequest, stream healthpb.Health_WatchServer) error {
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	ws := &watchStream{Health_WatchServer: stream, ctx: ctx, last: -1}
+	go func() {
+		select {
+		case <-h.draining:
+			ws.finish()
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := h.Server.Watch(req, ws)
+	select {
+	case <-h.draining:
+		return status.Error(codes.Unavailable, "server shutting down")
+	default:
+		return err
+	}
+}
+
+// watchStream is a Watch stream that shutdown can finish: it serialises
+// sends, so that finish's NOT_SERVING is the last thing the watcher hears.
+type watchStream struct {
+	healthpb.Health_WatchServer
+	ctx  context.Context
+	mu   sync.Mutex
+	last healthpb.HealthCheckResponse_ServingStatus
+	done bool
+}
+
+func (w *watchStream) Context() context.Context { return w.ctx }
+
+func (w *watchStream) Send(r *healthpb.HealthCheckResponse) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return errShuttingDown
+	}
+	w.last = r.GetStatus()
+	return w.Health_WatchServer.Send(r)
+}
+
+// finish sends NOT_SERVING unless the watcher was just told so, and lets
+// nothing through after it.
+func (w *watchStream) finish() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return
+	}
+	w.done = true
+	if w.last != healthpb.HealthCheckResponse_NOT_SERVING {
+		w.Health_WatchServer.Send(&healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_NOT_SERVING}) // the stream ends next either way
+	}
+}
+
+var errShuttingDown = errors.New("server shutting down")

@@ -1,0 +1,555 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/kasuhara/kasuhara/classifier"
+	"github.com/kasuhara/kasuhara/lexicon"
+	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
+)
+
+// limitedServer is a whole gRPC server (newServer) over bufconn, with
+// limits, its registry and its log.
+type limitedServer struct {
+	srv  *server
+	reg  *prometheus.Registry
+	conn *grpc.ClientConn
+	c    kasuharav1.ClassifierClient
+	logs *syncBuffer
+}
+
+type limitedOptions struct {
+	maxText, maxBatch int
+	limits            grpcLimits
+	// register adds test-only services before the server starts.
+	register func(*grpc.Server)
+}
+
+func startLimited(t *testing.T, o limitedOptions) *limitedServer {
+	t.Helper()
+	lex, err := lexicon.LoadDir("testdata/lexicon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := classifier.New(lex, classifier.Options{MaxTextBytes: o.maxText})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cur atomic.Pointer[classifier.Classifier]
+	cur.Store(c)
+	logs := &syncBuffer{}
+	reg := prometheus.NewRegistry()
+	srv := newServer(reg, serverDeps{current: &cur, maxBatch: o.maxBatch, limits: o.limits, log: slog.New(slog.NewTextHandler(logs, nil))})
+	if o.register != nil {
+		o.register(srv.grpc)
+	}
+	lis := bufconn.Listen(1 << 20)
+	go srv.grpc.Serve(lis)
+	t.Cleanup(srv.grpc.Stop)
+	conn, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &limitedServer{srv: srv, reg: reg, conn: conn, c: kasuharav1.NewClassifierClient(conn), logs: logs}
+}
+
+// metricValue is the value of the counter, gauge or untyped series name
+// whose labels include want, summed over matching series; ok is false if
+// none matches.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) (v float64, ok bool) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			for k, w := range want {
+				if labels[k] != w {
+					continue series
+				}
+			}
+			ok = true
+			v += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return v, ok
+}
+
+// waitFor polls cond until it holds or d passes; it reports whether it held.
+func waitFor(d time.Duration, cond func() bool) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}
+
+func TestServeLimitFlagsAreChecked(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"zero concurrent streams would refuse every call", []string{"--max-concurrent-streams", "0"}, "--max-concurrent-streams 0, want 1 to"},
+		{"negative receive limit", []string{"--max-recv-bytes", "-1"}, "--max-recv-bytes -1, want >= 0"},
+		{"negative in-flight limit", []string{"--max-in-flight", "-1"}, "--max-in-flight -1, want >= 0"},
+		{"keepalive min time must be positive", []string{"--keepalive-min-time", "0s"}, "--keepalive-min-time 0s, want > 0"},
+		{"negative idle time", []string{"--max-connection-idle", "-1s"}, "--max-connection-idle -1s, want >= 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr strings.Builder
+			err := runServe(context.Background(), append(tt.args, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", ""), nil, io.Discard, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDerivedReceiveLimitAdmitsAFullBatch(t *testing.T) {
+	// At the defaults, a full batch of the largest texts with long ids fits.
+	full := &kasuharav1.ClassifyBatchRequest{}
+	for range DefaultMaxBatch {
+		full.Requests = append(full.Requests, &kasuharav1.ClassifyRequest{
+			Id: strings.Repeat("i", 512), Text: strings.Repeat("あ", classifier.DefaultMaxTextBytes/3),
+		})
+	}
+	if got, limit := proto.Size(full), maxRecvBytesFor(DefaultMaxBatch, classifier.DefaultMaxTextBytes); got > limit {
+		t.Errorf("a full default batch is %d bytes, over the derived limit %d", got, limit)
+	}
+
+	// End to end: a full batch passes, a larger message is refused by gRPC.
+	const maxText, maxBatch = 1024, 4
+	l := grpcLimits{keepaliveMinTime: DefaultKeepaliveMinTime}
+	if err := l.set(DefaultMaxConcurrentStreams, maxBatch, maxText); err != nil {
+		t.Fatal(err)
+	}
+	ls := startLimited(t, limitedOptions{maxText: maxText, maxBatch: maxBatch, limits: l})
+	batch := &kasuharav1.ClassifyBatchRequest{}
+	for range maxBatch {
+		batch.Requests = append(batch.Requests, &kasuharav1.ClassifyRequest{Id: "m", Text: strings.Repeat("a", maxText)})
+	}
+	if _, err := ls.c.ClassifyBatch(context.Background(), batch); err != nil {
+		t.Fatalf("full batch: %v", err)
+	}
+	huge := &kasuharav1.ClassifyRequest{Text: strings.Repeat("a", l.maxRecvBytes)}
+	_, err := ls.c.Classify(context.Background(), huge)
+	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "larger than max") {
+		t.Errorf("message over --max-recv-bytes: %v, want ResourceExhausted", err)
+	}
+}
+
+// heavyText is a message that takes a while to classify: a customer's long
+// complaint that mentions the testdata lexicon's 責任者 throughout.
+func heavyText(bytes int) string {
+	const s = "注文した商品がまだ届きません。返金の手続きはどうなっていますか。責任者から説明してください。"
+	return strings.Repeat(s, bytes/len(s))
+}
+
+func TestDeadlineAbandonsBatch(t *testing.T) {
+	const maxBatch = 256
+	ls := startLimited(t, limitedOptions{maxText: 65536, maxBatch: maxBatch})
+	text := heavyText(16 << 10)
+	batch := func(n int) *kasuharav1.ClassifyBatchRequest {
+		b := &kasuharav1.ClassifyBatchRequest{}
+		for range n {
+			b.Requests = append(b.Requests, &kasuharav1.ClassifyRequest{Text: text})
+		}
+		return b
+	}
+	// The deadline is a quarter of the time the whole batch would take here
+	// (race detector, a busy machine), so the handler is well into it.
+	start := time.Now()
+	if _, err := ls.c.ClassifyBatch(context.Background(), batch(8)); err != nil {
+		t.Fatal(err)
+	}
+	whole := time.Since(start) * maxBatch / 8
+	deadline := min(max(whole/4, 150*time.Millisecond), time.Second)
+	before, _ := metricValue(t, ls.reg, "kasuhara_classify_messages_total", nil)
+
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	start = time.Now()
+	_, err := ls.c.ClassifyBatch(ctx, batch(maxBatch))
+	if status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("err = %v, want DeadlineExceeded (deadline %v, whole batch about %v)", err, deadline, whole)
+	}
+	if d := time.Since(start); d > deadline+time.Second {
+		t.Errorf("answered after %v, want promptly after the %v deadline", d, deadline)
+	}
+	// The server's handler gives up soon after (the code it records is
+	// DeadlineExceeded or, when the client's cancellation lands first,
+	// Canceled), having classified only part of the batch, and nothing goes
+	// on in the background.
+	returned := func() bool {
+		v, _ := metricValue(t, ls.reg, "grpc_server_handled_total", map[string]string{"grpc_method": "ClassifyBatch"})
+		return v == 2
+	}
+	if !waitFor(3*time.Second, returned) {
+		t.Fatalf("the handler still ran 3s after its %v deadline (whole batch about %v)", deadline, whole)
+	}
+	for _, code := range []string{"DeadlineExceeded", "Canceled"} {
+		if v, _ := metricValue(t, ls.reg, "grpc_server_handled_total", map[string]string{"grpc_method": "ClassifyBatch", "grpc_code": code}); v == 1 {
+			t.Logf("the handler returned %s", code)
+		}
+	}
+	after, _ := metricValue(t, ls.reg, "kasuhara_classify_messages_total", nil)
+	if done := after - before; done >= maxBatch {
+		t.Errorf("classified all %v messages though the deadline passed", done)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if later, _ := metricValue(t, ls.reg, "kasuhara_classify_messages_total", nil); later != after {
+		t.Errorf("messages classified went from %v to %v after the handler returned: work goes on in the background", after, later)
+	}
+}
+
+// endlessStream is a ClassifyStream server side whose client never stops
+// sending and never reads a cancellation: only the handler's own check of
+// its context ends it.
+type endlessStream struct {
+	grpc.ServerStream
+	ctx  context.Context
+	sent atomic.Int64
+}
+
+func (s *endlessStream) Context() context.Context { return s.ctx }
+func (s *endlessStream) Recv() (*kasuharav1.ClassifyRequest, error) {
+	return &kasuharav1.ClassifyRequest{Id: "m", Text: "責任者を出せ"}, nil
+}
+func (s *endlessStream) Send(*kasuharav1.ClassifyResponse) error { s.sent.Add(1); return nil }
+func (s *endlessStream) SetHeader(metadata.MD) error             { return nil }
+func (s *endlessStream) SendHeader(metadata.MD) error            { return nil }
+func (s *endlessStream) SetTrailer(metadata.MD)                  {}
+
+func TestDeadlineEndsStream(t *testing.T) {
+	t.Run("the handler checks its context between messages", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		cs := &classifierServer{current: testClassifier(t), metrics: newMetrics(prometheus.NewRegistry()), maxBatch: 1,
+			log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		fs := &endlessStream{ctx: ctx}
+		done := make(chan error, 1)
+		go func() { done <- cs.ClassifyStream(fs) }()
+		select {
+		case err := <-done:
+			if status.Code(err) != codes.DeadlineExceeded {
+				t.Errorf("err = %v, want DeadlineExceeded", err)
+			}
+			if fs.sent.Load() == 0 {
+				t.Error("no message answered before the deadline")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the stream handler ran 5s past its 50ms deadline")
+		}
+	})
+
+	t.Run("a client's deadline ends the stream promptly on both sides", func(t *testing.T) {
+		ls := startLimited(t, limitedOptions{maxText: 65536, maxBatch: 1})
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		stream, err := ls.c.ClassifyStream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := heavyText(16 << 10)
+		go func() {
+			for stream.Send(&kasuharav1.ClassifyRequest{Id: "m", Text: text}) == nil {
+			}
+		}()
+		start := time.Now()
+		for err == nil {
+			_, err = stream.Recv()
+		}
+		if status.Code(err) != codes.DeadlineExceeded {
+			t.Errorf("err = %v, want DeadlineExceeded", err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("ended after %v, want promptly after the 200ms deadline", d)
+		}
+		ended := func() bool {
+			v, _ := metricValue(t, ls.reg, "grpc_server_handled_total", map[string]string{"grpc_method": "ClassifyStream"})
+			return v == 1
+		}
+		if !waitFor(3*time.Second, ended) {
+			t.Error("the server's stream handler still runs 3s after the deadline")
+		}
+	})
+}
+
+// testClassifier is the testdata lexicon's classifier, ready to serve.
+func testClassifier(t *testing.T) *atomic.Pointer[classifier.Classifier] {
+	t.Helper()
+	lex, err := lexicon.LoadDir("testdata/lexicon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := classifier.New(lex, classifier.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cur atomic.Pointer[classifier.Classifier]
+	cur.Store(c)
+	return &cur
+}
+
+func TestOverloadIsRefusedAtOnce(t *testing.T) {
+	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: grpcLimits{maxInFlight: 2}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// Two open streams hold both slots.
+	open := func() kasuharav1.Classifier_ClassifyStreamClient {
+		t.Helper()
+		s, err := ls.c.ClassifyStream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Send(&kasuharav1.ClassifyRequest{Id: "s", Text: "責任者を出せ"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Recv(); err != nil {
+			t.Fatalf("stream within the limit: %v", err)
+		}
+		return s
+	}
+	s1 := open()
+	open()
+	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_calls_in_flight", nil); v != 2 {
+		t.Errorf("calls in flight = %v, want 2", v)
+	}
+
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"unary", func() error {
+			_, err := ls.c.Classify(ctx, &kasuharav1.ClassifyRequest{Text: "こんにちは"})
+			return err
+		}},
+		{"batch", func() error {
+			_, err := ls.c.ClassifyBatch(ctx, &kasuharav1.ClassifyBatchRequest{Requests: []*kasuharav1.ClassifyRequest{{Text: "こんにちは"}}})
+			return err
+		}},
+		{"stream", func() error {
+			s, err := ls.c.ClassifyStream(ctx)
+			if err != nil {
+				return err
+			}
+			s.Send(&kasuharav1.ClassifyRequest{Text: "こんにちは"})
+			_, err = s.Recv()
+			return err
+		}},
+	}
+	for _, c := range calls {
+		start := time.Now()
+		err := c.call()
+		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "overloaded") {
+			t.Errorf("%s past the limit: %v, want ResourceExhausted", c.name, err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("%s refused after %v, want at once", c.name, d)
+		}
+	}
+	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_overload_rejected_total", nil); v != 3 {
+		t.Errorf("kasuhara_grpc_overload_rejected_total = %v, want 3", v)
+	}
+	if v, _ := metricValue(t, ls.reg, "grpc_server_handled_total", map[string]string{"grpc_code": "ResourceExhausted"}); v != 3 {
+		t.Errorf("grpc_server_handled_total{grpc_code=ResourceExhausted} = %v, want 3", v)
+	}
+
+	// Health is never limited.
+	if h, err := healthpb.NewHealthClient(ls.conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("health under overload = %v, %v", h, err)
+	}
+
+	// Closing a stream frees its slot.
+	if err := s1.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s1.Recv(); !errors.Is(err, io.EOF) {
+		t.Fatalf("closed stream: %v, want EOF", err)
+	}
+	if !waitFor(2*time.Second, func() bool {
+		v, _ := metricValue(t, ls.reg, "kasuhara_grpc_calls_in_flight", nil)
+		return v == 1
+	}) {
+		t.Fatal("the closed stream's slot was not released")
+	}
+	if _, err := ls.c.Classify(ctx, &kasuharav1.ClassifyRequest{Text: "こんにちは"}); err != nil {
+		t.Errorf("with a slot free: %v", err)
+	}
+}
+
+func TestAdmissionBoundsConcurrency(t *testing.T) {
+	const limit, workers, perWorker = 4, 32, 20
+	a := newAdmission(prometheus.NewRegistry(), limit)
+	var now, peak, admitted, refused atomic.Int64
+	handler := func(context.Context, any) (any, error) {
+		n := now.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(time.Millisecond)
+		now.Add(-1)
+		return "ok", nil
+	}
+	info := &grpc.UnaryServerInfo{FullMethod: "/kasuhara.v1.Classifier/Classify"}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range perWorker {
+				_, err := a.unary(context.Background(), nil, info, handler)
+				switch status.Code(err) {
+				case codes.OK:
+					admitted.Add(1)
+				case codes.ResourceExhausted:
+					refused.Add(1)
+				default:
+					t.Errorf("err = %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if p := peak.Load(); p > limit || p == 0 {
+		t.Errorf("peak concurrency %d, want 1 to %d", p, limit)
+	}
+	if admitted.Load()+refused.Load() != workers*perWorker || refused.Load() == 0 {
+		t.Errorf("admitted %d, refused %d of %d", admitted.Load(), refused.Load(), workers*perWorker)
+	}
+	if got := testutil.ToFloat64(a.rejected); got != float64(refused.Load()) {
+		t.Errorf("rejected counter %v, want %d", got, refused.Load())
+	}
+	if a.inFlight.Load() != 0 {
+		t.Errorf("%d slots still held", a.inFlight.Load())
+	}
+
+	t.Run("other services are never refused", func(t *testing.T) {
+		a := newAdmission(prometheus.NewRegistry(), 1)
+		if !a.acquire() {
+			t.Fatal("first slot refused")
+		}
+		for _, m := range []string{"/grpc.health.v1.Health/Check", "/kasuhara.v1.ClassifierX/Classify"} {
+			if _, err := a.unary(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: m}, handler); err != nil {
+				t.Errorf("%s with every slot taken: %v", m, err)
+			}
+		}
+		err := a.stream(nil, nil, &grpc.StreamServerInfo{FullMethod: "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"},
+			func(any, grpc.ServerStream) error { return nil })
+		if err != nil {
+			t.Errorf("reflection with every slot taken: %v", err)
+		}
+	})
+
+	t.Run("a panicking call gives its slot back", func(t *testing.T) {
+		a := newAdmission(prometheus.NewRegistry(), 1)
+		func() {
+			defer func() { recover() }()
+			a.unary(context.Background(), nil, info, func(context.Context, any) (any, error) { panic("boom") })
+		}()
+		if a.inFlight.Load() != 0 {
+			t.Errorf("%d slots held after a panic", a.inFlight.Load())
+		}
+	})
+}
+
+// panickerDesc is a test-only service whose handlers panic, registered on
+// the real server to go through its interceptors. A panic value may quote a
+// request; it must not reach the log.
+var panickerDesc = grpc.ServiceDesc{
+	ServiceName: "kasuhara.v1test.Panicker",
+	HandlerType: (*any)(nil),
+	Methods: []grpc.MethodDesc{{
+		MethodName: "Classify",
+		Handler: func(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+			in := new(kasuharav1.ClassifyRequest)
+			if err := dec(in); err != nil {
+				return nil, err
+			}
+			h := func(context.Context, any) (any, error) { panic("殺す in request " + in.GetId()) }
+			return interceptor(ctx, in, &grpc.UnaryServerInfo{Server: srv, FullMethod: "/kasuhara.v1test.Panicker/Classify"}, h)
+		},
+	}},
+	Streams: []grpc.StreamDesc{{
+		StreamName:    "ClassifyStream",
+		ServerStreams: true, ClientStreams: true,
+		Handler: func(any, grpc.ServerStream) error {
+			var m map[string]int
+			m["殺す"]++ // a runtime error: assignment to entry in nil map
+			return nil
+		},
+	}},
+}
+
+func TestPanicIsAnsweredInternalAndServingGoesOn(t *testing.T) {
+	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: grpcLimits{maxInFlight: 4},
+		register: func(s *grpc.Server) { s.RegisterService(&panickerDesc, struct{}{}) }})
+	ctx := context.Background()
+
+	var out kasuharav1.ClassifyResponse
+	err := ls.conn.Invoke(ctx, "/kasuhara.v1test.Panicker/Classify", &kasuharav1.ClassifyRequest{Id: "cust-42", Text: "x"}, &out)
+	if status.Code(err) != codes.Internal || status.Convert(err).Message() != "internal error" {
+		t.Errorf("unary panic: %v, want Internal \"internal error\"", err)
+	}
+	s, err := ls.conn.NewStream(ctx, &panickerDesc.Streams[0], "/kasuhara.v1test.Panicker/ClassifyStream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecvMsg(&out); status.Code(err) != codes.Internal || status.Convert(err).Message() != "internal error" {
+		t.Errorf("stream panic: %v, want Internal \"internal error\"", err)
+	}
+	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_panics_recovered_total", nil); v != 2 {
+		t.Errorf("kasuhara_grpc_panics_recovered_total = %v, want 2", v)
+	}
+
+	// The server goes on answering, on the same connection.
+	resp, err := ls.c.Classify(ctx, &kasuharav1.ClassifyRequest{Id: "after", Text: "殺すぞ"})
+	if err != nil || resp.GetLabel() != kasuharav1.Label_LABEL_HARASSMENT {
+		t.Errorf("after the panics: %v, %v", resp, err)
+	}
+
+	logs := ls.logs.String()
+	for _, want := range []string{"method=/kasuhara.v1test.Panicker/Classify panic=string",
+		`method=/kasuhara.v1test.Panicker/ClassifyStream panic="assignment to entry in nil map"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %q:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, "殺す") || strings.Contains(logs, "cust-42") {
+		t.Errorf("log carries request content:\n%s", logs)
+	}
+}

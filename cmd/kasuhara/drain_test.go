@@ -1,15 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,44 +37,16 @@ type drainCall struct {
 // Unavailable, and the process exits 0 well within --shutdown-timeout,
 // without cutting anything off.
 func TestDrainOnSIGTERM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
 	const grace = 8 * time.Second
-	bin := filepath.Join(t.TempDir(), "kasuhara")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", "--lexicon", "testdata/lexicon",
+	s := startServe(t, "--lexicon", "testdata/lexicon",
 		"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "",
 		"--shutdown-timeout", grace.String())
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	logs := bufio.NewReader(stderr)
-	line, err := logs.ReadString('\n')
-	if err != nil {
-		t.Fatalf("read log: %v", err)
-	}
-	addrs := regexp.MustCompile(`grpc_addr=(\S+) http_addr=(\S+)`).FindStringSubmatch(line)
-	if addrs == nil {
-		t.Fatalf("first log line %q names no addresses", line)
-	}
-	rest := make(chan string, 1)
-	go func() { b, _ := io.ReadAll(logs); rest <- string(b) }()
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() { exited <- s.cmd.Wait() }()
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	conn, err := grpc.NewClient(addrs[1], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(s.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +120,7 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	}
 
 	// Signal once load is flowing and the server has started the batch.
-	httpBase := "http://" + addrs[2]
+	httpBase := "http://" + s.httpAddr
 	batchStarted := func() bool {
 		m := scrape(t, httpBase+"/metrics")
 		return strings.Contains(m, `grpc_server_started_total{grpc_method="ClassifyBatch",grpc_service="kasuhara.v1.Classifier",grpc_type="unary"} 1`)
@@ -177,7 +144,7 @@ func TestDrainOnSIGTERM(t *testing.T) {
 		}
 	}()
 	sigAt := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 
@@ -190,7 +157,7 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	exitAfter := time.Since(sigAt)
 	stop.Store(true)
 	workers.Wait()
-	logText := line + <-rest
+	logText := s.logText()
 
 	if exitErr != nil {
 		t.Errorf("exit after SIGTERM: %v, want status 0", exitErr)

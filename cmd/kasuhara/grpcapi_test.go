@@ -4,23 +4,17 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 
-	"github.com/kasuhara/kasuhara/classifier"
-	"github.com/kasuhara/kasuhara/lexicon"
 	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
 )
 
@@ -34,28 +28,10 @@ type testServer struct {
 // startBufconn serves the testdata lexicon over an in-memory connection.
 func startBufconn(t *testing.T, maxText, maxBatch int) *testServer {
 	t.Helper()
-	lex, err := lexicon.LoadDir("testdata/lexicon")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := classifier.New(lex, classifier.Options{MaxTextBytes: maxText})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cur atomic.Pointer[classifier.Classifier]
-	cur.Store(c)
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: &cur, maxBatch: maxBatch, log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	lis := bufconn.Listen(1 << 20)
-	go srv.grpc.Serve(lis)
-	t.Cleanup(srv.grpc.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	srv := newServer(reg, serverDeps{current: loadCurrent(t, "testdata/lexicon", maxText), maxBatch: maxBatch,
+		log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	conn := serveBufconn(t, srv)
 	return &testServer{srv: srv, reg: reg, conn: conn, c: kasuharav1.NewClassifierClient(conn)}
 }
 

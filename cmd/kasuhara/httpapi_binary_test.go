@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -21,45 +17,14 @@ import (
 // scrapes the metrics, and stops it with SIGTERM, which must exit 0. The
 // debug log must hold no message text.
 func TestBinaryServesHTTPAPI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "kasuhara")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatal(err)
-	}
-	keyFile := filepath.Join(dir, "keys")
+	keyFile := filepath.Join(t.TempDir(), "keys")
 	if err := os.WriteFile(keyFile, []byte("# helpdesk\nk-helpdesk\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--lexicon", "testdata/lexicon", "--api-key-file", keyFile,
+	s := startServe(t, "--lexicon", "testdata/lexicon", "--api-key-file", keyFile,
 		"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "",
 		"--log-level", "debug", "--shutdown-timeout", "5s")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-
-	// The first log line names the ports it picked.
-	logs := bufio.NewReader(stderr)
-	line, err := logs.ReadString('\n')
-	if err != nil {
-		t.Fatalf("read log: %v", err)
-	}
-	addrs := regexp.MustCompile(`grpc_addr=(\S+) http_addr=(\S+)`).FindStringSubmatch(line)
-	if addrs == nil {
-		t.Fatalf("first log line %q names no addresses", line)
-	}
-	rest := make(chan string)
-	go func() { b, _ := io.ReadAll(logs); rest <- string(b) }()
-	base := "http://" + addrs[2]
+	base := "http://" + s.httpAddr
 	client := &http.Client{Timeout: 30 * time.Second}
 
 	post := func(path, key, body string) (int, []byte) {
@@ -158,13 +123,7 @@ func TestBinaryServesHTTPAPI(t *testing.T) {
 		}
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("exit after SIGTERM: %v, want status 0", err)
-	}
-	logText := line + <-rest
+	logText := s.stop(t)
 	if !strings.Contains(logText, `msg="http request" route=/v1/moderations code=401`) {
 		t.Errorf("debug log lacks the request lines:\n%s", logText)
 	}

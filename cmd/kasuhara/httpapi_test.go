@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,20 +16,14 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/kasuhara/kasuhara/classifier"
-	"github.com/kasuhara/kasuhara/lexicon"
 	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
 )
 
@@ -67,42 +60,26 @@ func startHTTP(t *testing.T, o httpTestOptions) *httpTest {
 	if o.maxBatch == 0 {
 		o.maxBatch = 8
 	}
-	lex, err := lexicon.LoadDir(o.lexicon)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := classifier.New(lex, classifier.Options{MaxTextBytes: o.maxText})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cur := loadCurrent(t, o.lexicon, o.maxText)
 	var keys *apiKeys
 	if o.keys != nil {
 		path := filepath.Join(t.TempDir(), "keys")
 		if err := os.WriteFile(path, []byte(strings.Join(o.keys, "\n")), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if keys, err = loadAPIKeys(path); err != nil {
+		k, err := loadAPIKeys(path)
+		if err != nil {
 			t.Fatal(err)
 		}
+		keys = k
 	}
-	var cur atomic.Pointer[classifier.Classifier]
-	cur.Store(c)
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: &cur, maxBatch: o.maxBatch, apiKeys: keys,
+	srv := newServer(reg, serverDeps{current: cur, maxBatch: o.maxBatch, apiKeys: keys,
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	hs := httptest.NewServer(srv.http.Handler)
 	t.Cleanup(hs.Close)
-	lis := bufconn.Listen(1 << 20)
-	go srv.grpc.Serve(lis)
-	t.Cleanup(srv.grpc.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := serveBufconn(t, srv)
 	return &httpTest{url: hs.URL, reg: reg, grpc: kasuharav1.NewClassifierClient(conn), logs: logs}
 }
 

@@ -23,29 +23,7 @@ var lexiconCommands = []command{
 }
 
 func runLexicon(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		lexiconUsage(stderr)
-		if len(args) == 0 {
-			return errUsage
-		}
-		return flag.ErrHelp
-	}
-	for _, c := range lexiconCommands {
-		if c.name == args[0] {
-			return c.run(ctx, args[1:], stdin, stdout, stderr)
-		}
-	}
-	fmt.Fprintf(stderr, "kasuhara lexicon: unknown subcommand %q\n", args[0])
-	lexiconUsage(stderr)
-	return errUsage
-}
-
-func lexiconUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: kasuhara lexicon SUBCOMMAND [flags]\n\nsubcommands:")
-	for _, c := range lexiconCommands {
-		fmt.Fprintf(w, "  %-5s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w, "\nkasuhara lexicon SUBCOMMAND -h lists a subcommand's flags.")
+	return dispatchCommands(ctx, "kasuhara lexicon", "subcommand", lexiconCommands, args, stdin, stdout, stderr)
 }
 
 // noArgs reports a usage error for positional arguments where a command

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
@@ -66,29 +67,42 @@ func main() {
 }
 
 func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return dispatchCommands(ctx, "kasuhara", "command", commands, args, stdin, stdout, stderr)
+}
+
+// dispatchCommands runs the one of cmds that args[0] names with the rest
+// of args. With no args, or -h, --help or help, it prints the usage of
+// prog (say "kasuhara lexicon"), whose cmds are each a noun (say
+// "subcommand"); so does an unknown name, after saying so.
+func dispatchCommands(ctx context.Context, prog, noun string, cmds []command, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr)
+		usage(stderr, prog, noun, cmds)
 		if len(args) == 0 {
 			return errUsage
 		}
 		return flag.ErrHelp
 	}
-	for _, c := range commands {
+	for _, c := range cmds {
 		if c.name == args[0] {
 			return c.run(ctx, args[1:], stdin, stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "kasuhara: unknown command %q\n", args[0])
-	usage(stderr)
+	fmt.Fprintf(stderr, "%s: unknown %s %q\n", prog, noun, args[0])
+	usage(stderr, prog, noun, cmds)
 	return errUsage
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: kasuhara COMMAND [flags]\n\ncommands:")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+// usage lists cmds, the noun of prog, with their summaries in a column.
+func usage(w io.Writer, prog, noun string, cmds []command) {
+	width := 0
+	for _, c := range cmds {
+		width = max(width, len(c.name)+1)
 	}
-	fmt.Fprintln(w, "\nkasuhara COMMAND -h lists a command's flags.")
+	fmt.Fprintf(w, "usage: %s %s [flags]\n\n%ss:\n", prog, strings.ToUpper(noun), noun)
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-*s %s\n", width, c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\n%s %s -h lists a %s's flags.\n", prog, strings.ToUpper(noun), noun)
 }
 
 // newFlagSet makes a FlagSet whose errors are returned, not fatal.

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -374,6 +375,7 @@ func (c *Classifier) dropOverlaps(hits []hit, ntok int) []hit {
 func (c *Classifier) decide(text string, an *analysis, hits []hit) Result {
 	r := Result{LexiconVersion: c.lex.Version, Categories: map[lexicon.Category]float64{}}
 	best := map[int]float64{}
+	addressed := map[int]float64{} // by entry: what it adds to escalation
 	var orig []rune
 	if len(hits) > 0 {
 		orig = []rune(text)
@@ -383,6 +385,9 @@ func (c *Classifier) decide(text string, an *analysis, hits []hit) Result {
 		if h.weight > best[h.entry] {
 			best[h.entry] = h.weight
 		}
+		if slices.Contains(h.mods, Addressed) {
+			addressed[h.entry] = max(addressed[h.entry], e.Weight*addressedFactor)
+		}
 		sp := an.text.origSpan(an.tokens[h.start].start, an.tokens[h.end-1].end)
 		r.Matches = append(r.Matches, Match{
 			Category: e.Category, Entry: e.Pattern, Text: string(orig[sp.start:sp.end]),
@@ -391,8 +396,7 @@ func (c *Classifier) decide(text string, an *analysis, hits []hit) Result {
 	}
 	notH := 1.0
 	notC := map[lexicon.Category]float64{}
-	for entry, w := range best {
-		cat := c.entries[entry].Category
+	add := func(cat lexicon.Category, w float64) {
 		if _, ok := notC[cat]; !ok {
 			notC[cat] = 1
 		}
@@ -400,6 +404,12 @@ func (c *Classifier) decide(text string, an *analysis, hits []hit) Result {
 		if cat.Harassment() {
 			notH *= 1 - w
 		}
+	}
+	for entry, w := range best {
+		add(c.entries[entry].Category, w)
+	}
+	for _, w := range addressed {
+		add(lexicon.Escalation, w) // rude words said to the customer
 	}
 	for cat, n := range notC {
 		r.Categories[cat] = round(1 - n)

@@ -24,6 +24,12 @@ const (
 	Conditional Modifier = "conditional"
 	// Intensified: an intent ending follows (〜てやる, 〜ぞ, 〜からな).
 	Intensified Modifier = "intensified"
+	// Addressed: quoted or reported harassment that the shop's people said
+	// to the customer (配達員に「殺すぞ」と言われた). It is not the customer's own,
+	// but a complaint about being spoken to that way needs a senior
+	// handler: it counts toward escalation at the entry's weight times
+	// addressedFactor.
+	Addressed Modifier = "addressed"
 	// Thanked: an escalation cue the customer thanks the shop for (誠意ある
 	// ご対応をありがとうございました): praise, not a demand.
 	Thanked Modifier = "thanked"
@@ -42,6 +48,9 @@ const (
 	// conditionWindow is how many tokens before a match are read for the
 	// condition it is leverage for.
 	conditionWindow = 16
+	// addressedFactor scales what harassment said to the customer counts
+	// toward escalation.
+	addressedFactor = 0.75
 )
 
 // contextOf returns the modifiers that apply to toks[s:e] and its weight
@@ -59,6 +68,9 @@ func contextOf(toks []token, s, e int, weight float64, harassment bool) ([]Modif
 		mods = append(mods, Hedged)
 	}
 	if len(mods) > 0 {
+		if harassment && (mods[0] == Quoted || mods[0] == Reported) && toldTo(toks, e) && byStaff(toks, s) {
+			mods = append(mods, Addressed)
+		}
 		return mods, weight * attenuation
 	}
 	if !harassment {
@@ -113,6 +125,41 @@ func reported(toks []token, e int) bool {
 			return anyIn(sayingVerbs, toks[j].keys) && toldOrDone(toks, j+1)
 		})
 	})
+}
+
+// toldTo reports whether the words ending at e were said to the customer:
+// a quoting particle and a passive verb of saying follow, past a closing
+// bracket (「殺すぞ」と言われた, ボケって怒鳴られました).
+func toldTo(toks []token, e int) bool {
+	return after(toks, e, 4, func(i int) bool {
+		t := &toks[i]
+		if t.surface != "と" && t.surface != "って" && t.surface != "など" {
+			return false
+		}
+		return after(toks, i+1, 3, func(j int) bool {
+			if !anyIn(sayingVerbs, toks[j].keys) {
+				return false
+			}
+			return after(toks, j+1, 2, func(k int) bool { return toks[k].hasKey("れる") || toks[k].hasKey("られる") })
+		})
+	})
+}
+
+// staffNouns name the shop's people: words they say to a customer are the
+// shop's responsibility.
+var staffNouns = []string{"配達員", "配達", "ドライバー", "担当", "担当者", "店員", "スタッフ", "オペレーター", "社員",
+	"係", "窓口", "電話口", "店長", "責任者", "御社", "そちら", "販売員", "サポート", "作業員", "業者", "従業員"}
+
+// byStaff reports whether the sentence before s names one of the shop's
+// people (配達員さんに「…」と言われた), not family or friends (兄に…).
+func byStaff(toks []token, s int) bool {
+	sentence := toks[s].sentence
+	for i := s - 1; i >= 0 && i >= s-conditionWindow && toks[i].sentence <= sentence && toks[i].sentence >= sentence-1; i-- {
+		if anyIn(staffNouns, toks[i].keys) {
+			return true
+		}
+	}
+	return false
 }
 
 // toldOrDone reports whether the verb chain starting at i is passive
@@ -171,9 +218,10 @@ var hedgeNouns = []string{"つもり", "わけ", "訳", "話", "意味", "意図
 
 // hedged: a hedge noun topicalised and denied shortly after the match
 // (脅すつもりはない, 訴えるとかそういう話ではありません, わけじゃない). The
-// topic particle matters: 話にならん is no hedge.
+// topic particle matters: 話にならん is no hedge. The noun may close the
+// match itself (an entry 訴えるつもり).
 func hedged(toks []token, e int) bool {
-	return after(toks, e, contextWindow, func(i int) bool {
+	denied := func(i int) bool {
 		if !toks[i].noun || !anyIn(hedgeNouns, toks[i].keys) {
 			return false
 		}
@@ -188,7 +236,8 @@ func hedged(toks []token, e int) bool {
 			}
 			return false
 		})
-	})
+	}
+	return denied(e-1) || after(toks, e, contextWindow, denied)
 }
 
 // conditional: earlier in the sentence, within conditionWindow tokens, a

@@ -35,6 +35,7 @@ entries:
 		label Label
 	}{
 		{"a hedge lowers what it governs: 脅すつもりはない", "脅すつもりはないのですが、交換してください", "脅す", []Modifier{Hedged}, Routine},
+		{"a hedge noun that closes the match itself", "訴えるつもりはありませんが", "訴える", []Modifier{Hedged}, Routine},
 		{"a hedge in keigo: 話ではありません", "訴えるとかそういう話ではありませんが", "訴える", []Modifier{Hedged}, Routine},
 		{"a negated verb is no threat: 殺さないで", "猫を殺さないでください", "殺す", []Modifier{Negated}, Routine},
 		{"a desiderative conditional is no denial: 晒されたくなければ", "晒されたくなければ返金しろ", "晒す", []Modifier{Conditional}, Harassment},
@@ -43,8 +44,10 @@ entries:
 		{"ぞ intensifies", "晒すぞ", "晒す", []Modifier{Intensified}, Harassment},
 		{"からな intensifies", "晒すからな", "晒す", []Modifier{Intensified}, Harassment},
 		{"a plain mention is neither", "晒す", "晒す", nil, Escalate},
-		{"a quoted threat is someone else's", "配達員に「殺すぞ」と言われて怖かったです", "殺す", []Modifier{Quoted}, Routine},
-		{"reported speech without brackets", "次は置いてかねえぞ、ボケと言われました", "ボケ", []Modifier{Reported}, Routine},
+		{"a quoted threat said to the customer is a complaint for a senior handler", "配達員に「殺すぞ」と言われて怖かったです", "殺す", []Modifier{Quoted, Addressed}, Escalate},
+		{"a quoted threat not said to the customer is someone else's", "映画で「殺すぞ」という台詞がありました", "殺す", []Modifier{Quoted}, Routine},
+		{"reported abuse the shop's staff said to the customer", "店員に次は置いてかねえぞ、ボケと言われました", "ボケ", []Modifier{Reported, Addressed}, Escalate},
+		{"reported abuse family said to the customer is not the shop's", "兄に「バカか」って言われたけど良い買い物でした", "バカ", []Modifier{Quoted}, Routine},
 		{"an apology for another's words", "母がバカなどと言ってしまい申し訳ありません", "バカ", []Modifier{Reported}, Routine},
 		{"an escalation cue thanked for is praise", "誠意あるご対応をありがとうございました", "誠意…対応", []Modifier{Thanked}, Routine},
 		{"a question is not a denial: 〜ませんか", "バカすぎませんか", "バカ", nil, Harassment},

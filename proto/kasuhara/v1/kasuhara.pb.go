@@ -242,8 +242,10 @@ type Match struct {
 	// What the match counted toward its category, in [0,1]: the entry's
 	// weight as the sentence around it modified it.
 	Weight float64 `protobuf:"fixed64,6,opt,name=weight,proto3" json:"weight,omitempty"`
-	// Why weight differs from the entry's: quoted, reported, negated, hedged
-	// (each lowers it), conditional, intensified (each raises it).
+	// Why weight differs from the entry's: quoted, reported, negated, hedged,
+	// thanked (each lowers it), conditional, intensified (each raises it);
+	// addressed marks rude words the shop's staff said to the customer,
+	// which also count toward escalation.
 	Modifiers     []string `protobuf:"bytes,7,rep,name=modifiers,proto3" json:"modifiers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -18,6 +19,7 @@ type Analyzer struct {
 	// words caches isWord: katakana runs before okurigana are few and
 	// recur, and each answer costs a tokenization.
 	wordCache sync.Map // string → bool
+	lexCache  sync.Map // dictionary entry ID → *lexical
 }
 
 // NewAnalyzer loads the IPA dictionary and builds a tokenizer.
@@ -131,7 +133,7 @@ func (a *Analyzer) analyze(s string, subs *substitutions) *analysis {
 			}
 			toks = append(toks, token{surface: k.Surface, start: ch.start + k.Start, end: ch.start + k.End, sentence: sentence, form: "*"})
 			t := &toks[len(toks)-1]
-			describe(t, k, &depth, &ascii)
+			a.describe(t, k, &depth, &ascii)
 			if isSentenceEnd(k.Surface) {
 				sentence++
 			}
@@ -141,36 +143,63 @@ func (a *Analyzer) analyze(s string, subs *substitutions) *analysis {
 	return &analysis{text: nt, tokens: toks}
 }
 
-// describe fills in t from kagome's IPA features, and tracks quotation
-// depth across tokens.
-func describe(t *token, k tokenizer.Token, depth *int, ascii *bool) {
+// lexical is what a token's dictionary entry and surface say about it: the
+// same every time the entry is read, so known entries are read once and
+// cached by ID. Its slices are shared: never append to them in place.
+type lexical struct {
+	pos, form, reading, spelling     string
+	keys, plain                      []string
+	imperative, particle, noun, kana bool
+}
+
+// lexicalOf describes k, from the cache for dictionary words.
+func (a *Analyzer) lexicalOf(k tokenizer.Token) *lexical {
+	if k.Class == tokenizer.KNOWN {
+		if v, ok := a.lexCache.Load(k.ID); ok {
+			return v.(*lexical)
+		}
+	}
+	l := readLexical(k)
+	if k.Class == tokenizer.KNOWN {
+		a.lexCache.Store(k.ID, l) // bounded by the dictionary's size
+	}
+	return l
+}
+
+func readLexical(k tokenizer.Token) *lexical {
 	f := featureOf(k)
-	t.pos = feature(f, 0) + "," + feature(f, 1)
-	if symbolic(t.surface) {
-		t.pos = "記号,一般" // IPA reads unknown ASCII punctuation (!, ?) as nouns
+	l := &lexical{pos: feature(f, 0) + "," + feature(f, 1), form: feature(f, 5)}
+	if symbolic(k.Surface) {
+		l.pos = "記号,一般" // IPA reads unknown ASCII punctuation (!, ?) as nouns
 	}
 	base := feature(f, 6)
 	if base == "*" || base == "" {
-		base = t.surface
+		base = k.Surface
 	}
-	t.keys = []string{fold(base)}
-	if feature(f, 0) == "動詞" {
-		t.plain = keigoVerbs[t.keys[0]] // お電話いたします is 電話します
+	l.keys = []string{fold(base)}
+	verb := feature(f, 0) == "動詞"
+	if verb {
+		l.plain = keigoVerbs[l.keys[0]] // お電話いたします is 電話します
 	}
-	t.form = feature(f, 5)
-	if feature(f, 0) == "動詞" && strings.HasPrefix(t.form, "命令") {
-		t.imperative = true
-	}
-	if feature(f, 0) == "助詞" && (feature(f, 1) == "格助詞" || feature(f, 1) == "係助詞") {
-		t.particle = true
-	}
-	t.noun = feature(f, 0) == "名詞"
-	t.kana = allKana(t.surface)
-	t.spelling = fold(t.surface)
-	t.reading = t.spelling
+	l.imperative = verb && strings.HasPrefix(l.form, "命令")
+	l.particle = feature(f, 0) == "助詞" && (feature(f, 1) == "格助詞" || feature(f, 1) == "係助詞")
+	l.noun = feature(f, 0) == "名詞"
+	l.kana = allKana(k.Surface)
+	l.spelling = fold(k.Surface)
+	l.reading = l.spelling
 	if r := feature(f, 7); r != "*" {
-		t.reading = fold(r)
+		l.reading = fold(r)
 	}
+	return l
+}
+
+// describe fills in t from its dictionary entry and tracks quotation
+// depth across tokens.
+func (a *Analyzer) describe(t *token, k tokenizer.Token, depth *int, ascii *bool) {
+	l := a.lexicalOf(k)
+	t.pos, t.form, t.reading, t.spelling = l.pos, l.form, l.reading, l.spelling
+	t.keys, t.plain = l.keys, l.plain
+	t.imperative, t.particle, t.noun, t.kana = l.imperative, l.particle, l.noun, l.kana
 	for _, r := range t.surface {
 		switch r {
 		case '「', '『', '“', '《', '〈', '【':
@@ -283,7 +312,8 @@ func (a *Analyzer) reread(toks []token) {
 		}
 		// Only an independent verb: 〜てくれ is the auxiliary くれる, never 来る.
 		if godan, ok := potentialToGodan(t.keys[0]); ok && t.pos == "動詞,自立" && endsPhrase(toks, i) && a.isVerb(godan) {
-			t.keys = append(t.keys, godan)
+			t.keys = append(slices.Clip(t.keys), godan) // keys are shared: copy
+
 			t.imperative = true
 		}
 	}

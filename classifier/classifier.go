@@ -164,6 +164,8 @@ type Classifier struct {
 	index   map[string][]*pattern // by the lookups of a pattern's first word
 	entries []lexicon.Entry
 	subs    *substitutions
+	// npatterns counts compiled patterns, variants and allow phrases.
+	npatterns int
 }
 
 // New compiles every phrase of lex. A phrase that cannot match (no words, a
@@ -193,6 +195,8 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 			return
 		}
 		for _, p := range ps {
+			p.id = c.npatterns
+			c.npatterns++
 			seen := map[string]bool{}
 			for _, k := range p.elems[0].lookups() {
 				if !seen[k] {
@@ -274,10 +278,11 @@ func (c *Classifier) classify(text string) (Result, *analysis, error) {
 // from the customer), and an escalation cue in them still counts.
 func (c *Classifier) find(toks []token) []hit {
 	var hits, allowed []hit
-	var tried []*pattern
+	// tried[p.id] == i+1 once pattern p was tried at token i: a pattern is
+	// indexed under several lookups a token may share.
+	tried := make([]int32, c.npatterns)
 	var lookups []string
 	for i := range toks {
-		tried = tried[:0]
 		t := &toks[i]
 		lookups = classLookups(append(append(append(lookups[:0], t.keys...), t.plain...), t.reading, t.spelling), t)
 		for li, k := range lookups {
@@ -285,10 +290,10 @@ func (c *Classifier) find(toks []token) []hit {
 				continue // the reading or spelling is often the lemma itself
 			}
 			for _, p := range c.index[k] {
-				if containsPattern(tried, p) {
+				if tried[p.id] == int32(i+1) {
 					continue // already tried under another lookup
 				}
-				tried = append(tried, p)
+				tried[p.id] = int32(i + 1)
 				end, ok := p.matchAt(toks, i)
 				if !ok {
 					continue
@@ -428,15 +433,6 @@ func (c *Classifier) decide(text string, an *analysis, hits []hit) Result {
 
 // round keeps scores to 4 decimals so that 0.7499999 does not miss 0.75.
 func round(x float64) float64 { return math.Round(x*1e4) / 1e4 }
-
-func containsPattern(l []*pattern, p *pattern) bool {
-	for _, x := range l {
-		if x == p {
-			return true
-		}
-	}
-	return false
-}
 
 func containsString(l []string, s string) bool {
 	for _, x := range l {

@@ -56,6 +56,7 @@ var classMarker = regexp.MustCompile(`\{([^{}]*)\}`)
 type pattern struct {
 	elems []element
 	owner int
+	id    int // dense index among the classifier's patterns
 }
 
 // compileSuffixes are endings a pattern is also compiled with. kagome may

@@ -131,6 +131,10 @@ func (a *Analyzer) analyze(s string, subs *substitutions) *analysis {
 			if k.Class == tokenizer.DUMMY || k.Surface == "" || strings.TrimSpace(k.Surface) == "" && !strings.Contains(k.Surface, "\n") {
 				continue // spaces between English words are no words
 			}
+			if isEmojiRun(k.Surface) {
+				toks = appendEmoji(toks, k.Surface, ch.start+k.Start, sentence, depth > 0 || ascii)
+				continue
+			}
 			toks = append(toks, token{surface: k.Surface, start: ch.start + k.Start, end: ch.start + k.End, sentence: sentence, form: "*"})
 			t := &toks[len(toks)-1]
 			a.describe(t, k, &depth, &ascii)
@@ -213,6 +217,31 @@ func (a *Analyzer) describe(t *token, k tokenizer.Token, depth *int, ascii *bool
 		}
 	}
 	t.quoted = *depth > 0 || *ascii
+}
+
+// isEmoji reports pictographs customers use as words (🔪, 💩, 🖕), and
+// the joiners and selectors that shape them.
+func isEmoji(r rune) bool {
+	return r >= 0x1F000 && r <= 0x1FAFF || r >= 0x2600 && r <= 0x27BF || r == 0xFE0F || r == 0x200D
+}
+
+func isEmojiRun(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return !isEmoji(r) })
+}
+
+// appendEmoji adds one token per pictograph of s, which starts at rune
+// offset start: kagome groups a run of symbols into one unknown word, but
+// each pictograph means something of its own (🔪🏠🔥).
+func appendEmoji(toks []token, s string, start, sentence int, quoted bool) []token {
+	for _, r := range s {
+		if r != 0xFE0F && r != 0x200D {
+			e := string(r)
+			toks = append(toks, token{surface: e, keys: []string{e}, reading: e, spelling: e, pos: "絵文字,*", form: "*",
+				start: start, end: start + 1, sentence: sentence, quoted: quoted})
+		}
+		start++
+	}
+	return toks
 }
 
 // Chunking bounds the tokenizer's work. A lattice tokenizer slows sharply

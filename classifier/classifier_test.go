@@ -82,6 +82,7 @@ func TestMatching(t *testing.T) {
 		{"a noun does not match after a noun prefix: 親バカ", "バカ", "親バカですみません", ""},
 		{"a noun still matches after a particle", "クズ", "お前はクズだ", "クズ"},
 		{"a noun still matches after a pronoun", "クズ", "お前クズだな", "クズ"},
+		{"an emoji is a word of its own", "🔪", "返金まだ？🔪🔪🔪🏠🔥", "🔪🔪🔪"},
 		{"a humble keigo verb matches its plain pattern", "電話します", "毎日お電話いたします", "電話いたします"},
 		{"an honorific visit matches 行く", "本社に行く", "本社に伺います", "本社に伺い"},
 	}

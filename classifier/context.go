@@ -285,14 +285,15 @@ func inVerbChain(t *token) bool {
 }
 
 // intensified: an intent ending follows the match: 〜てやる, 〜ぞ, 〜からな,
-// 〜からね, 〜ぜ.
+// 〜からね, 〜ぜ, and the dialect 〜たる, 〜ちゃる.
 func intensified(toks []token, e int) bool {
 	return after(toks, e, 4, func(i int) bool {
 		t := &toks[i]
 		switch {
 		case t.surface == "ぞ" || t.surface == "ぜ":
 			return true
-		case t.hasKey("やる") && i > 0 && toks[i-1].surface == "て":
+		case t.hasKey("やる") && i > 0 && toks[i-1].surface == "て",
+			t.surface == "たる" || t.surface == "たろ" || t.surface == "ちゃる": // 燃やしたる, 関西 and 中国 dialect てやる
 			return true
 		case t.surface == "から" && i+1 < len(toks) && (toks[i+1].surface == "な" || toks[i+1].surface == "ね"):
 			return true

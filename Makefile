@@ -53,7 +53,8 @@ proto-check: proto
 # Scores the dev corpus and the probe set through the real binary and fails
 # under the quality bar (macro-F1, harassment recall, routine labelled
 # harassment).
-PROBES := classifier/testdata/probes.jsonl
+PROBES  := classifier/testdata/probes.jsonl
+PROBES2 := classifier/testdata/probes2.jsonl
 eval: build
 	$(BIN)/kasuhara classify < $(DEV_CORPUS) > $(BIN)/dev.pred
 	python3 ../shared/eval/score.py $(DEV_CORPUS) $(BIN)/dev.pred \
@@ -61,6 +62,9 @@ eval: build
 	$(BIN)/kasuhara classify < $(PROBES) > $(BIN)/probes.pred
 	python3 ../shared/eval/score.py $(PROBES) $(BIN)/probes.pred \
 		--min-macro-f1 0.90 --min-harass-recall 0.90 --max-false-harass 0.01
+	$(BIN)/kasuhara classify < $(PROBES2) > $(BIN)/probes2.pred
+	python3 ../shared/eval/score.py $(PROBES2) $(BIN)/probes2.pred \
+		--min-macro-f1 0.88 --min-harass-recall 0.90 --max-false-harass 0.01
 
 # Runs each fuzz target for FUZZTIME (go test allows one target per run).
 fuzz:

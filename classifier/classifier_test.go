@@ -45,6 +45,16 @@ func newTest(t testing.TB, files map[string]string, opts Options) *Classifier {
 	return c
 }
 
+// matchOf returns the first match of the entry named entry.
+func matchOf(r Result, entry string) (Match, bool) {
+	for _, m := range r.Matches {
+		if m.Entry == entry {
+			return m, true
+		}
+	}
+	return Match{}, false
+}
+
 // oneEntry is a lexicon of a single entry.
 func oneEntry(category, pattern string, weight string) map[string]string {
 	return map[string]string{"x.yaml": "category: " + category + "\nentries:\n  - pattern: " + pattern + "\n    weight: " + weight + "\n"}
@@ -269,10 +279,8 @@ func TestWordClasses(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := ""
-			for _, m := range r.Matches {
-				if m.Entry == tt.entry {
-					got = m.Text
-				}
+			if m, ok := matchOf(r, tt.entry); ok {
+				got = m.Text
 			}
 			if got != tt.want {
 				t.Errorf("%q: %s matched %q, want %q (%+v)", tt.text, tt.entry, got, tt.want, r.Matches)

@@ -64,15 +64,13 @@ entries:
 			if r.Label != tt.label {
 				t.Errorf("label %s, want %s (%+v)", r.Label, tt.label, r.Matches)
 			}
-			for _, m := range r.Matches {
-				if m.Entry == tt.entry {
-					if !reflect.DeepEqual(m.Modifiers, tt.mods) {
-						t.Errorf("modifiers %v, want %v", m.Modifiers, tt.mods)
-					}
-					return
-				}
+			m, ok := matchOf(r, tt.entry)
+			if !ok {
+				t.Fatalf("no %s match in %+v", tt.entry, r.Matches)
 			}
-			t.Errorf("no %s match in %+v", tt.entry, r.Matches)
+			if !reflect.DeepEqual(m.Modifiers, tt.mods) {
+				t.Errorf("modifiers %v, want %v", m.Modifiers, tt.mods)
+			}
 		})
 	}
 }

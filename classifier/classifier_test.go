@@ -265,6 +265,7 @@ func TestWordClasses(t *testing.T) {
 	}{
 		{"{number} matches digits", "毎日100回電話してやる", "{number}回…電話する", "100回電話し"},
 		{"{number} matches kanji numerals", "百回電話するからな", "{number}回…電話する", "百回電話する"},
+		{"{number} matches a numeral of several tokens", "五十回電話するからな", "{number}回…電話する", "五十回電話する"},
 		{"{command} matches an imperative", "早く送れや", "{command}", "送れ"},
 		{"{command} matches a prohibition", "二度と連絡してくるな", "{command}", "くる"},
 		{"{command} matches やがれ", "さっさと来やがれ", "{command}", "来"},

@@ -62,9 +62,12 @@ func contextOf(toks []token, s, e int, weight float64, harassment bool) ([]Modif
 		mods = append(mods, Quoted)
 	case reported(toks, e):
 		mods = append(mods, Reported)
-	case negated(toks, e):
+	case harassment && negated(toks, e):
+		// Denials and hedges soften harassment only: 泣き寝入りするつもりは
+		// ありません is a resolve, and LABELS keeps a hedged threat followed
+		// by a legitimate step escalate.
 		mods = append(mods, Negated)
-	case hedged(toks, e):
+	case harassment && hedged(toks, e):
 		mods = append(mods, Hedged)
 	}
 	if len(mods) > 0 {
@@ -109,7 +112,7 @@ func after(toks []token, e, n int, fn func(i int) bool) bool {
 	return false
 }
 
-var sayingVerbs = []string{"言う", "いう", "怒鳴る", "書く", "罵る", "言い放つ", "吐く", "叫ぶ", "言い捨てる", "書き込む"}
+var sayingVerbs = []string{"言う", "いう", "怒鳴る", "書く", "罵る", "言い放つ", "吐く", "叫ぶ", "言い捨てる", "書き込む", "凄む", "すごむ", "脅す"}
 
 // reported: the match is followed by a quoting particle and a verb of
 // saying that is passive or done (〜と言われた, 〜って怒鳴られた, 〜などと

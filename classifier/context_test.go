@@ -25,6 +25,7 @@ entries:
 entries:
   - {pattern: 訴える, weight: 0.6}
   - {pattern: 誠意…対応, weight: 0.6}
+  - {pattern: 泣き寝入り, weight: 0.6}
 `,
 	}, Options{})
 	tests := []struct {
@@ -35,8 +36,9 @@ entries:
 		label Label
 	}{
 		{"a hedge lowers what it governs: 脅すつもりはない", "脅すつもりはないのですが、交換してください", "脅す", []Modifier{Hedged}, Routine},
-		{"a hedge noun that closes the match itself", "訴えるつもりはありませんが", "訴える", []Modifier{Hedged}, Routine},
-		{"a hedge in keigo: 話ではありません", "訴えるとかそういう話ではありませんが", "訴える", []Modifier{Hedged}, Routine},
+		{"a hedge in keigo softens harassment: 脅すとかそういう話ではありません", "脅すとかそういう話ではありませんが", "脅す", []Modifier{Hedged}, Routine},
+		{"a hedged legal step stays an escalation cue", "訴えるつもりはありませんが", "訴える", nil, Escalate},
+		{"a denied giving-up is a resolve", "泣き寝入りするつもりはありません", "泣き寝入り", nil, Escalate},
 		{"a negated verb is no threat: 殺さないで", "猫を殺さないでください", "殺す", []Modifier{Negated}, Routine},
 		{"a desiderative conditional is no denial: 晒されたくなければ", "晒されたくなければ返金しろ", "晒す", []Modifier{Conditional}, Harassment},
 		{"a conditional threat is coercion: 〜しなければ晒す", "返金しなければネットで晒す", "晒す", []Modifier{Conditional}, Harassment},

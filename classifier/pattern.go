@@ -278,7 +278,22 @@ func (p *pattern) matchAt(toks []token, i int) (int, bool) {
 	if len(p.elems) == 1 && p.elems[0].noun && p.elems[0].kana && i > 0 && compoundModifier(&toks[i-1], &toks[i]) {
 		return 0, false
 	}
-	return p.match(toks, 1, i+1, toks[i].sentence)
+	return p.rest(toks, 0, i)
+}
+
+// rest matches the elements after elems[pe], which matched at token i:
+// one token, or for {number} one or more numeral tokens (五十 is 五|十 to
+// the tokenizer), the fewest that let the rest match (30|万|円).
+func (p *pattern) rest(toks []token, pe, i int) (int, bool) {
+	sentence := toks[i].sentence
+	for j := i + 1; ; j++ {
+		if end, ok := p.match(toks, pe+1, j, sentence); ok {
+			return end, true
+		}
+		if p.elems[pe].class != "number" || j >= len(toks) || toks[j].sentence != sentence || toks[j].pos != "名詞,数" {
+			return 0, false
+		}
+	}
 }
 
 // compoundModifier reports whether prev forms a compound noun with t:
@@ -309,10 +324,10 @@ func (p *pattern) match(toks []token, pe, j, sentence int) (int, bool) {
 		}
 		return p.match(toks, pe+1, j, sentence)
 	case at(j):
-		return p.match(toks, pe+1, j+1, sentence)
+		return p.rest(toks, pe, j)
 	case j < len(toks) && toks[j].particle && at(j+1):
 		// The message put in a particle the pattern left out.
-		return p.match(toks, pe+1, j+2, sentence)
+		return p.rest(toks, pe, j+1)
 	}
 	return 0, false
 }

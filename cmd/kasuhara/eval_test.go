@@ -18,7 +18,6 @@ const evalLexicon = "testdata/eval/lexicon" // threat 殺す 1.0, abuse 無能 0
 // TestEvalScores checks eval's figures against ones worked out by hand from
 // each corpus's confusion matrix.
 func TestEvalScores(t *testing.T) {
-	type s = labelScores
 	tests := []struct {
 		name      string
 		corpus    string

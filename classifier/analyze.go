@@ -114,37 +114,87 @@ func (t *token) hasKey(k string) bool {
 	return false
 }
 
-// analysis is normalised text and its tokens.
+// analysis is normalised text, its sentences and its tokens.
 type analysis struct {
-	text   *normText
+	text *normText
+	// sents are the sentences of text: each ends after a run of sentence
+	// ends (。!?, newlines). Patterns and their context never cross one.
+	sents  []span
 	tokens []token
 }
 
 // analyze normalises s (with the lexicon's substitutions) and tokenises it.
 func (a *Analyzer) analyze(s string, subs *substitutions) *analysis {
+	an := a.prepare(s, subs)
+	a.tokenize(an, nil)
+	return an
+}
+
+// prepare normalises s and splits it into sentences, without tokenising.
+func (a *Analyzer) prepare(s string, subs *substitutions) *analysis {
 	nt := normalize(s, subs, a.isWord)
-	toks := make([]token, 0, len(nt.runes)/2)
-	sentence, depth := 0, 0
-	ascii := false // inside an ASCII "..." pair
-	for _, ch := range chunks(nt.runes, nt.brk) {
-		for _, k := range a.tok.Tokenize(string(nt.runes[ch.start:ch.end])) {
-			if k.Class == tokenizer.DUMMY || k.Surface == "" || strings.TrimSpace(k.Surface) == "" && !strings.Contains(k.Surface, "\n") {
-				continue // spaces between English words are no words
-			}
-			if isEmojiRun(k.Surface) {
-				toks = appendEmoji(toks, k.Surface, ch.start+k.Start, sentence, depth > 0 || ascii)
-				continue
-			}
-			toks = append(toks, token{surface: k.Surface, start: ch.start + k.Start, end: ch.start + k.End, sentence: sentence, form: "*"})
-			t := &toks[len(toks)-1]
-			a.describe(t, k, &depth, &ascii)
-			if isSentenceEnd(k.Surface) {
-				sentence++
+	return &analysis{text: nt, sents: sentences(nt.runes)}
+}
+
+// tokenize tokenises the sentences keep selects, or all when keep is nil.
+// Each sentence is tokenised on its own, so a sentence reads the same
+// whichever others are tokenised; a token's sentence is its index in
+// an.sents.
+func (a *Analyzer) tokenize(an *analysis, keep []bool) {
+	rs := an.text.runes
+	toks := make([]token, 0, len(rs)/2)
+	var q quoting
+	var chs []span
+	for si, sent := range an.sents {
+		if keep != nil && !keep[si] {
+			continue
+		}
+		chs = chunks(chs[:0], rs, an.text.brk, sent)
+		for _, ch := range chs {
+			for _, k := range a.tok.Tokenize(string(rs[ch.start:ch.end])) {
+				if k.Class == tokenizer.DUMMY || k.Surface == "" || strings.TrimSpace(k.Surface) == "" && !strings.Contains(k.Surface, "\n") {
+					continue // spaces between English words are no words
+				}
+				start, end := ch.start+k.Start, ch.start+k.End
+				quoted := q.upTo(rs, end)
+				if isEmojiRun(k.Surface) {
+					toks = appendEmoji(toks, k.Surface, start, si, quoted)
+					continue
+				}
+				toks = append(toks, token{surface: k.Surface, start: start, end: end, sentence: si, form: "*", quoted: quoted})
+				a.describe(&toks[len(toks)-1], k)
 			}
 		}
 	}
 	a.reread(toks)
-	return &analysis{text: nt, tokens: toks}
+	an.tokens = toks
+}
+
+// quoting reads text for quotation marks: 「」, 『』, “” and the like
+// nest; ASCII double quotes pair up.
+type quoting struct {
+	depth int
+	ascii bool // inside an ASCII "..." pair
+	pos   int  // runes read
+}
+
+// upTo reads the runes before end and reports whether the text there is
+// inside quotation marks: a token is quoted when it is inside them after
+// its last rune, so an opening mark is quoted and a closing one is not.
+func (q *quoting) upTo(rs []rune, end int) bool {
+	for ; q.pos < end; q.pos++ {
+		switch rs[q.pos] {
+		case '「', '『', '“', '《', '〈', '【':
+			q.depth++
+		case '」', '』', '”', '》', '〉', '】':
+			if q.depth > 0 {
+				q.depth--
+			}
+		case '"':
+			q.ascii = !q.ascii
+		}
+	}
+	return q.depth > 0 || q.ascii
 }
 
 // lexical is what a token's dictionary entry and surface say about it: the
@@ -197,26 +247,12 @@ func readLexical(k tokenizer.Token) *lexical {
 	return l
 }
 
-// describe fills in t from its dictionary entry and tracks quotation
-// depth across tokens.
-func (a *Analyzer) describe(t *token, k tokenizer.Token, depth *int, ascii *bool) {
+// describe fills in t from its dictionary entry.
+func (a *Analyzer) describe(t *token, k tokenizer.Token) {
 	l := a.lexicalOf(k)
 	t.pos, t.form, t.reading, t.spelling = l.pos, l.form, l.reading, l.spelling
 	t.keys, t.plain = l.keys, l.plain
 	t.imperative, t.particle, t.noun, t.kana = l.imperative, l.particle, l.noun, l.kana
-	for _, r := range t.surface {
-		switch r {
-		case '「', '『', '“', '《', '〈', '【':
-			*depth++
-		case '」', '』', '”', '》', '〉', '】':
-			if *depth > 0 {
-				*depth--
-			}
-		case '"':
-			*ascii = !*ascii
-		}
-	}
-	t.quoted = *depth > 0 || *ascii
 }
 
 // isEmoji reports pictographs customers use as words (🔪, 💩, 🖕), and
@@ -246,23 +282,39 @@ func appendEmoji(toks []token, s string, start, sentence int, quoted bool) []tok
 
 // Chunking bounds the tokenizer's work. A lattice tokenizer slows sharply
 // on long runs without a natural break, above all of one character class
-// (its unknown-word handling considers every length), so text is cut into
-// chunks tokenised one by one: at sentence ends once a chunk holds
-// chunkTarget runes, at a character-class change past that, and within one
-// run of a class every runLimit runes. No real word is that long.
+// (its unknown-word handling considers every length), so a long sentence
+// is cut into chunks tokenised one by one: at a character-class change once
+// a chunk holds chunkTarget runes, at chunkMax runes, and within one run of
+// a class every runLimit runes. No real word is that long.
 const (
 	chunkTarget = 256
 	chunkMax    = 512
 	runLimit    = 64
 )
 
-// chunks returns the half-open rune ranges to tokenise separately.
-func chunks(rs []rune, brk []bool) []span {
+// sentences splits rs after every run of sentence ends.
+func sentences(rs []rune) []span {
 	var out []span
-	start, run := 0, 0
-	lastClass, lastChange := -1, -1 // lastChange: index where the current run began
+	start := 0
 	for i, r := range rs {
-		c := charClass(r)
+		if isSentenceEnd(r) && (i+1 == len(rs) || !isSentenceEnd(rs[i+1])) {
+			out = append(out, span{start, i + 1})
+			start = i + 1
+		}
+	}
+	if start < len(rs) {
+		out = append(out, span{start, len(rs)})
+	}
+	return out
+}
+
+// chunks appends to out the half-open rune ranges of sentence sent to
+// tokenise separately.
+func chunks(out []span, rs []rune, brk []bool, sent span) []span {
+	start, run := sent.start, 0
+	lastClass, lastChange := -1, -1 // lastChange: index where the current run began
+	for i := sent.start; i < sent.end; i++ {
+		c := charClass(rs[i])
 		if c != lastClass {
 			lastClass, lastChange, run = c, i, 0
 		}
@@ -282,13 +334,9 @@ func chunks(rs []rune, brk []bool) []span {
 			out = append(out, span{start, cut})
 			start = cut
 		}
-		if isSentenceEnd(string(r)) && i+1-start >= chunkTarget {
-			out = append(out, span{start, i + 1})
-			start = i + 1
-		}
 	}
-	if start < len(rs) {
-		out = append(out, span{start, len(rs)})
+	if start < sent.end {
+		out = append(out, span{start, sent.end})
 	}
 	return out
 }
@@ -386,12 +434,13 @@ func potentialToGodan(lemma string) (string, bool) {
 	return stem[:len(stem)-size] + string(u), true
 }
 
-func isSentenceEnd(s string) bool {
-	switch s {
-	case "。", "!", "?", "！", "？", "\n", "．":
+// isSentenceEnd reports runes that end a sentence.
+func isSentenceEnd(r rune) bool {
+	switch r {
+	case '。', '!', '?', '！', '？', '\n', '．':
 		return true
 	}
-	return strings.ContainsRune(s, '\n')
+	return false
 }
 
 // allKana reports whether s is kana (and prolonged-sound marks) only.

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -19,16 +20,19 @@ type Analyzer struct {
 	// words caches isWord: katakana runs before okurigana are few and
 	// recur, and each answer costs a tokenization.
 	wordCache sync.Map // string → bool
-	lexCache  sync.Map // dictionary entry ID → *lexical
+	// lexicals caches lexical by dictionary entry ID: each entry is read
+	// once, and reading the cache takes no lock.
+	lexicals []atomic.Pointer[lexical]
 }
 
 // NewAnalyzer loads the IPA dictionary and builds a tokenizer.
 func NewAnalyzer() (*Analyzer, error) {
-	t, err := tokenizer.New(ipa.Dict(), tokenizer.OmitBosEos())
+	d := ipa.Dict()
+	t, err := tokenizer.New(d, tokenizer.OmitBosEos())
 	if err != nil {
 		return nil, err
 	}
-	return &Analyzer{tok: t}, nil
+	return &Analyzer{tok: t, lexicals: make([]atomic.Pointer[lexical], len(d.Contents))}, nil
 }
 
 // isWord reports whether s is one word the dictionary knows.
@@ -70,8 +74,10 @@ func (a *Analyzer) isVerb(lemma string) bool {
 	return verb
 }
 
-// token is one morpheme of normalised text, with what matching needs.
+// token is one morpheme of normalised text, with what matching needs. What
+// its dictionary entry says is shared with every token of that entry.
 type token struct {
+	*lexical
 	surface string
 	// keys are the folded lemmas the token can be read as: its base form,
 	// plus a re-reading where kagome's IPA analysis is known to be ambiguous.
@@ -81,27 +87,10 @@ type token struct {
 	// prohibitive is set on a verb in its plain form followed by the
 	// sentence-final な of prohibition (逆らうな, 連絡してくるな).
 	prohibitive bool
-	// particle is set for case and binding particles (を, が, は, ...), which
-	// patterns may leave out or put in.
-	particle bool
-	// kana is set when the surface is all kana: such a token may be a word
-	// written phonetically (ころす, コロス) and also matches by reading.
-	kana bool
-	noun bool
-	// reading is the folded reading of the surface (カタカナ → ひらがな).
-	reading string
-	// spelling is the folded surface.
-	spelling string
-	// plain are the plain verbs a keigo verb stands for (いたす: する). A
-	// message token matches a pattern word by them; pattern words keep
-	// their own sense (参るまで is "until you give in").
-	plain    []string
-	pos      string // part of speech with subclasses, comma-joined
-	form     string // conjugation form (活用形), "*" when none
-	start    int    // rune offsets in the normalised text
-	end      int
-	sentence int  // index of the sentence the token belongs to
-	quoted   bool // inside 「」, 『』, “” or ""
+	quoted      bool // inside 「」, 『』, “” or ""
+	start       int  // rune offsets in the normalised text
+	end         int
+	sentence    int // index of the sentence the token belongs to
 }
 
 // hasKey reports whether any of t's keys is k.
@@ -123,32 +112,17 @@ type analysis struct {
 	tokens []token
 }
 
-// analyze normalises s (with the lexicon's substitutions) and tokenises it.
+// analyze normalises s (with the lexicon's substitutions), splits it into
+// sentences and tokenises each on its own: a sentence reads the same
+// whatever surrounds it. A token's sentence is its index in an.sents.
 func (a *Analyzer) analyze(s string, subs *substitutions) *analysis {
-	an := a.prepare(s, subs)
-	a.tokenize(an, nil)
-	return an
-}
-
-// prepare normalises s and splits it into sentences, without tokenising.
-func (a *Analyzer) prepare(s string, subs *substitutions) *analysis {
 	nt := normalize(s, subs, a.isWord)
-	return &analysis{text: nt, sents: sentences(nt.runes)}
-}
-
-// tokenize tokenises the sentences keep selects, or all when keep is nil.
-// Each sentence is tokenised on its own, so a sentence reads the same
-// whichever others are tokenised; a token's sentence is its index in
-// an.sents.
-func (a *Analyzer) tokenize(an *analysis, keep []bool) {
+	an := &analysis{text: nt, sents: sentences(nt.runes)}
 	rs := an.text.runes
 	toks := make([]token, 0, len(rs)/2)
 	var q quoting
 	var chs []span
 	for si, sent := range an.sents {
-		if keep != nil && !keep[si] {
-			continue
-		}
 		chs = chunks(chs[:0], rs, an.text.brk, sent)
 		for _, ch := range chs {
 			for _, k := range a.tok.Tokenize(string(rs[ch.start:ch.end])) {
@@ -161,13 +135,15 @@ func (a *Analyzer) tokenize(an *analysis, keep []bool) {
 					toks = appendEmoji(toks, k.Surface, start, si, quoted)
 					continue
 				}
-				toks = append(toks, token{surface: k.Surface, start: start, end: end, sentence: si, form: "*", quoted: quoted})
-				a.describe(&toks[len(toks)-1], k)
+				l := a.lexicalOf(k)
+				toks = append(toks, token{lexical: l, surface: k.Surface, keys: l.keys, imperative: l.imperative,
+					start: start, end: end, sentence: si, quoted: quoted})
 			}
 		}
 	}
 	a.reread(toks)
 	an.tokens = toks
+	return an
 }
 
 // quoting reads text for quotation marks: 「」, 『』, “” and the like
@@ -199,23 +175,40 @@ func (q *quoting) upTo(rs []rune, end int) bool {
 
 // lexical is what a token's dictionary entry and surface say about it: the
 // same every time the entry is read, so known entries are read once and
-// cached by ID. Its slices are shared: never append to them in place.
+// cached by ID. It is shared: never change one in place.
 type lexical struct {
-	pos, form, reading, spelling     string
-	keys, plain                      []string
-	imperative, particle, noun, kana bool
+	pos  string // part of speech with subclasses, comma-joined
+	form string // conjugation form (活用形), "*" when none
+	// reading is the folded reading of the surface (カタカナ → ひらがな).
+	reading string
+	// spelling is the folded surface.
+	spelling string
+	keys     []string
+	// plain are the plain verbs a keigo verb stands for (いたす: する). A
+	// message token matches a pattern word by them; pattern words keep
+	// their own sense (参るまで is "until you give in").
+	plain      []string
+	imperative bool
+	// particle is set for case and binding particles (を, が, は, ...), which
+	// patterns may leave out or put in.
+	particle bool
+	noun     bool
+	// kana is set when the surface is all kana: such a token may be a word
+	// written phonetically (ころす, コロス) and also matches by reading.
+	kana bool
 }
 
 // lexicalOf describes k, from the cache for dictionary words.
 func (a *Analyzer) lexicalOf(k tokenizer.Token) *lexical {
-	if k.Class == tokenizer.KNOWN {
-		if v, ok := a.lexCache.Load(k.ID); ok {
-			return v.(*lexical)
+	known := k.Class == tokenizer.KNOWN && k.ID >= 0 && k.ID < len(a.lexicals)
+	if known {
+		if l := a.lexicals[k.ID].Load(); l != nil {
+			return l
 		}
 	}
 	l := readLexical(k)
-	if k.Class == tokenizer.KNOWN {
-		a.lexCache.Store(k.ID, l) // bounded by the dictionary's size
+	if known {
+		a.lexicals[k.ID].Store(l)
 	}
 	return l
 }
@@ -247,14 +240,6 @@ func readLexical(k tokenizer.Token) *lexical {
 	return l
 }
 
-// describe fills in t from its dictionary entry.
-func (a *Analyzer) describe(t *token, k tokenizer.Token) {
-	l := a.lexicalOf(k)
-	t.pos, t.form, t.reading, t.spelling = l.pos, l.form, l.reading, l.spelling
-	t.keys, t.plain = l.keys, l.plain
-	t.imperative, t.particle, t.noun, t.kana = l.imperative, l.particle, l.noun, l.kana
-}
-
 // isEmoji reports pictographs customers use as words (🔪, 💩, 🖕), and
 // the joiners and selectors that shape them.
 func isEmoji(r rune) bool {
@@ -272,7 +257,8 @@ func appendEmoji(toks []token, s string, start, sentence int, quoted bool) []tok
 	for _, r := range s {
 		if r != 0xFE0F && r != 0x200D {
 			e := string(r)
-			toks = append(toks, token{surface: e, keys: []string{e}, reading: e, spelling: e, pos: "絵文字,*", form: "*",
+			l := &lexical{keys: []string{e}, reading: e, spelling: e, pos: "絵文字,*", form: "*"}
+			toks = append(toks, token{lexical: l, surface: e, keys: l.keys,
 				start: start, end: start + 1, sentence: sentence, quoted: quoted})
 		}
 		start++
@@ -379,11 +365,7 @@ func (a *Analyzer) reread(toks []token) {
 		if !strings.HasPrefix(t.pos, "動詞") || t.form != "連用形" {
 			continue
 		}
-		var next string
-		for j := i + 1; j < len(toks) && j <= i+3 && toks[j].sentence == t.sentence; j++ {
-			next += toks[j].surface
-		}
-		if strings.HasPrefix(next, "やがれ") {
+		if followedBy(toks, i, "やがれ") {
 			t.imperative = true
 			continue
 		}
@@ -394,6 +376,22 @@ func (a *Analyzer) reread(toks []token) {
 			t.imperative = true
 		}
 	}
+}
+
+// followedBy reports whether the tokens after i in its sentence spell
+// text from their start (来|や|がれ).
+func followedBy(toks []token, i int, text string) bool {
+	for j := i + 1; j < len(toks) && toks[j].sentence == toks[i].sentence && text != ""; j++ {
+		s := toks[j].surface
+		if len(s) > len(text) {
+			s = s[:len(text)]
+		}
+		if !strings.HasPrefix(text, s) {
+			return false
+		}
+		text = text[len(s):]
+	}
+	return text == ""
 }
 
 // endsPhrase reports whether the token after i closes the verb phrase: the

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/kasuhara/kasuhara/lexicon"
@@ -166,6 +167,38 @@ type Classifier struct {
 	subs    *substitutions
 	// npatterns counts compiled patterns, variants and allow phrases.
 	npatterns int
+	// scratch holds *scratch: per-call buffers sized by the lexicon,
+	// reused so that a call allocates little.
+	scratch sync.Pool
+}
+
+// scratch is what one call needs by pattern. tried holds stamps:
+// stamp(i) marks token i of this call and is above every stamp of earlier
+// calls, so nothing needs clearing between calls.
+type scratch struct {
+	tried   []int32 // by pattern id: stamp of the token where last tried
+	base    int32
+	lookups []string
+}
+
+func (sc *scratch) stamp(i int) int32 { return sc.base + int32(i) + 1 }
+
+func (c *Classifier) getScratch() *scratch {
+	if sc, ok := c.scratch.Get().(*scratch); ok {
+		return sc
+	}
+	return &scratch{tried: make([]int32, c.npatterns)}
+}
+
+// putScratch returns sc after a call that stamped indexes below n.
+func (c *Classifier) putScratch(sc *scratch, n int) {
+	if int64(sc.base)+int64(n)+1 > math.MaxInt32/2 {
+		clear(sc.tried)
+		sc.base = 0
+	} else {
+		sc.base += int32(n) + 1
+	}
+	c.scratch.Put(sc)
 }
 
 // New compiles every phrase of lex. A phrase that cannot match (no words, a
@@ -268,7 +301,9 @@ func (c *Classifier) classify(text string) (Result, *analysis, error) {
 		return Result{}, nil, err
 	}
 	an := c.an.analyze(text, c.subs)
-	hits := c.find(an.tokens)
+	sc := c.getScratch()
+	hits := c.find(an.tokens, sc)
+	c.putScratch(sc, len(an.tokens))
 	return c.decide(text, an, hits), an, nil
 }
 
@@ -276,12 +311,13 @@ func (c *Classifier) classify(text string) (Result, *analysis, error) {
 // phrase, keeping per category only the heaviest of matches that overlap.
 // Allow phrases exist to clear innocent senses (馬鹿にされた is no insult
 // from the customer), and an escalation cue in them still counts.
-func (c *Classifier) find(toks []token) []hit {
+func (c *Classifier) find(toks []token, sc *scratch) []hit {
 	var hits, allowed []hit
-	// tried[p.id] == i+1 once pattern p was tried at token i: a pattern is
-	// indexed under several lookups a token may share.
-	tried := make([]int32, c.npatterns)
-	var lookups []string
+	// tried[p.id] == stamp(i) once pattern p was tried at token i: a
+	// pattern is indexed under several lookups a token may share.
+	tried := sc.tried
+	lookups := sc.lookups
+	defer func() { sc.lookups = lookups[:0] }()
 	for i := range toks {
 		t := &toks[i]
 		lookups = classLookups(append(append(append(lookups[:0], t.keys...), t.plain...), t.reading, t.spelling), t)
@@ -290,10 +326,10 @@ func (c *Classifier) find(toks []token) []hit {
 				continue // the reading or spelling is often the lemma itself
 			}
 			for _, p := range c.index[k] {
-				if tried[p.id] == int32(i+1) {
+				if tried[p.id] == sc.stamp(i) {
 					continue // already tried under another lookup
 				}
-				tried[p.id] = int32(i + 1)
+				tried[p.id] = sc.stamp(i)
 				end, ok := p.matchAt(toks, i)
 				if !ok {
 					continue

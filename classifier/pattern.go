@@ -2,7 +2,9 @@ package classifier
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -335,11 +337,29 @@ func (p *pattern) match(toks []token, pe, j, sentence int) (int, bool) {
 // classLookup is the index key of patterns that start with a word class.
 func classLookup(class string) string { return "{" + class + "}" }
 
+// classKeys are the word classes with their index keys, in a fixed order.
+var classKeys = func() []struct {
+	key string
+	in  func(t *token) bool
+} {
+	var l []struct {
+		key string
+		in  func(t *token) bool
+	}
+	for _, name := range slices.Sorted(maps.Keys(wordClasses)) {
+		l = append(l, struct {
+			key string
+			in  func(t *token) bool
+		}{classLookup(name), wordClasses[name]})
+	}
+	return l
+}()
+
 // classLookups appends the index keys of the word classes t belongs to.
 func classLookups(l []string, t *token) []string {
-	for name, in := range wordClasses {
-		if in(t) {
-			l = append(l, classLookup(name))
+	for _, c := range classKeys {
+		if c.in(t) {
+			l = append(l, c.key)
 		}
 	}
 	return l

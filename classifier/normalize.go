@@ -87,22 +87,43 @@ func normalize(s string, subs *substitutions, isWord func(string) bool) *normTex
 }
 
 func nfkc(s string) *normText {
-	t := &normText{runes: make([]rune, 0, len(s)/2), src: make([]span, 0, len(s)/2)}
+	t := newNormText(utf8.RuneCountInString(s))
 	var it norm.Iter
-	it.InitString(norm.NFKC, s)
-	orig, byteOff := 0, 0
-	for !it.Done() {
-		seg := it.Next()
-		next := it.Pos()
-		n := utf8.RuneCountInString(s[byteOff:next])
-		sp := span{orig, orig + n}
+	orig := 0
+	for off := 0; off < len(s); {
+		// Most text is already in NFKC: its runes stand for themselves.
+		q := off + norm.NFKC.QuickSpanString(s[off:])
+		for _, r := range s[off:q] {
+			t.push(unicode.ToLower(r), span{orig, orig + 1})
+			orig++
+		}
+		if off = q; off == len(s) {
+			break
+		}
+		// One segment that changes, traced as a whole to its input. A
+		// long expansion (… is ...) comes out in pieces before the
+		// iterator moves on.
+		it.InitString(norm.NFKC, s[off:])
+		var seg []byte
+		for {
+			seg = append(seg, it.Next()...)
+			if it.Pos() > 0 || it.Done() {
+				break
+			}
+		}
+		next := off + it.Pos()
+		n := utf8.RuneCountInString(s[off:next])
 		for _, r := range string(seg) {
-			t.push(unicode.ToLower(r), sp)
+			t.push(unicode.ToLower(r), span{orig, orig + n})
 		}
 		orig += n
-		byteOff = next
+		off = next
 	}
 	return t
+}
+
+func newNormText(n int) *normText {
+	return &normText{runes: make([]rune, 0, n), src: make([]span, 0, n), brk: make([]bool, 0, n)}
 }
 
 func isKatakana(r rune) bool { return r >= 'ァ' && r <= 'ヺ' || r == 'ー' }
@@ -147,7 +168,7 @@ func dropSeparators(t *normText) *normText {
 	if !slices.ContainsFunc(t.runes, isSeparator) {
 		return t
 	}
-	out := &normText{}
+	out := newNormText(len(t.runes))
 	segment := func(from, step int) int { // Japanese letters up to the next separator or sign
 		n := 0
 		for k := from; k >= 0 && k < len(t.runes) && isJapanese(t.runes[k]); k += step {
@@ -192,7 +213,7 @@ func squeeze(t *normText) *normText {
 	if !needsSqueeze(t.runes) {
 		return t
 	}
-	out := &normText{}
+	out := newNormText(len(t.runes))
 	n := len(t.runes)
 	for i := 0; i < n; {
 		r := t.runes[i]

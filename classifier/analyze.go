@@ -103,6 +103,12 @@ func (t *token) hasKey(k string) bool {
 	return false
 }
 
+// buffers are what one analysis may reuse from the last.
+type buffers struct {
+	tokens []token
+	norm   normBufs
+}
+
 // analysis is normalised text, its sentences and its tokens.
 type analysis struct {
 	text *normText
@@ -115,11 +121,17 @@ type analysis struct {
 // analyze normalises s (with the lexicon's substitutions), splits it into
 // sentences and tokenises each on its own: a sentence reads the same
 // whatever surrounds it. A token's sentence is its index in an.sents.
-func (a *Analyzer) analyze(s string, subs *substitutions) *analysis {
-	nt := normalize(s, subs, a.isWord)
+//
+// With buf, tokens and the normalised text reuse its memory.
+func (a *Analyzer) analyze(s string, subs *substitutions, buf *buffers) *analysis {
+	var toks []token
+	var norm *normBufs
+	if buf != nil {
+		toks, norm = buf.tokens[:0], &buf.norm
+	}
+	nt := normalize(s, subs, a.isWord, norm)
 	an := &analysis{text: nt, sents: sentences(nt.runes)}
 	rs := an.text.runes
-	toks := make([]token, 0, len(rs)/2)
 	var q quoting
 	var chs []span
 	for si, sent := range an.sents {

@@ -179,6 +179,7 @@ type scratch struct {
 	tried   []int32 // by pattern id: stamp of the token where last tried
 	base    int32
 	lookups []string
+	buffers // the last call's, emptied
 }
 
 func (sc *scratch) stamp(i int) int32 { return sc.base + int32(i) + 1 }
@@ -284,7 +285,7 @@ func (c *Classifier) Validate(text string) error {
 
 // Classify labels text.
 func (c *Classifier) Classify(text string) (Result, error) {
-	r, _, err := c.classify(text)
+	r, _, err := c.classify(text, false)
 	return r, err
 }
 
@@ -296,15 +297,26 @@ type hit struct {
 	mods       []Modifier
 }
 
-func (c *Classifier) classify(text string) (Result, *analysis, error) {
+// classify labels text. The analysis it returns is only for Explain, which
+// passes keep: otherwise its tokens go back to the pool for the next call.
+func (c *Classifier) classify(text string, keep bool) (Result, *analysis, error) {
 	if err := c.Validate(text); err != nil {
 		return Result{}, nil, err
 	}
-	an := c.an.analyze(text, c.subs)
 	sc := c.getScratch()
+	var buf *buffers
+	if !keep {
+		buf = &sc.buffers
+	}
+	an := c.an.analyze(text, c.subs, buf)
 	hits := c.find(an.tokens, sc)
+	r := c.decide(text, an, hits)
+	if !keep {
+		clear(an.tokens) // let the text they point into go
+		sc.tokens = an.tokens[:0]
+	}
 	c.putScratch(sc, len(an.tokens))
-	return c.decide(text, an, hits), an, nil
+	return r, an, nil
 }
 
 // find returns every entry match, less harassment matches inside an allow

@@ -23,7 +23,7 @@ type Explanation struct {
 
 // Explain classifies text and reports the normalised text and its tokens.
 func (c *Classifier) Explain(text string) (Explanation, error) {
-	r, an, err := c.classify(text)
+	r, an, err := c.classify(text, true)
 	if err != nil {
 		return Explanation{}, err
 	}

@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"reflect"
 	"testing"
 	"unicode/utf8"
 
@@ -9,7 +10,8 @@ import (
 
 // FuzzClassify: classification never panics; it refuses invalid UTF-8 and
 // empty text with an error, and otherwise returns a verdict whose spans lie
-// inside the original text on rune boundaries and quote it exactly.
+// inside the original text on rune boundaries and quote it exactly, and
+// which Explain (fresh memory, no reuse) repeats exactly.
 func FuzzClassify(f *testing.F) {
 	for _, s := range []string{
 		"殺すぞ", "ｼﾈ", "し ね", "死.ね", "しねええええ", "ばーーか", "コ口ス", "56す", "氏ね",
@@ -58,6 +60,13 @@ func FuzzClassify(f *testing.F) {
 			if m.Weight < 0 || m.Weight > 1 {
 				t.Fatalf("weight %v", m.Weight)
 			}
+		}
+		x, err := c.Explain(text)
+		if err != nil {
+			t.Fatalf("Explain failed where Classify did not: %v", err)
+		}
+		if !reflect.DeepEqual(x.Result, r) {
+			t.Fatalf("Classify, reusing buffers, and Explain disagree:\n%+v\n%+v", r, x.Result)
 		}
 	})
 }

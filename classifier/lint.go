@@ -296,7 +296,7 @@ const (
 // whyNot explains why entry l.entries[entry] did not fire on text (whose
 // result is r), where one of phrases should have matched.
 func (l *linter) whyNot(c *Classifier, entry int, phrases []lintPhrase, text string, r Result) (string, int) {
-	an := c.an.analyze(text, c.subs)
+	an := c.an.analyze(text, c.subs, nil)
 	e := l.entries[entry].e
 	var spans []span // token ranges the phrases match
 	for _, ph := range phrases {

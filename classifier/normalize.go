@@ -75,19 +75,42 @@ func (t *normText) breakAt(i int) {
 //
 // isWord tells whether a katakana run is a dictionary word (step 5 leaves
 // those alone: アホすぎ, ネットで); nil skips step 5.
-func normalize(s string, subs *substitutions, isWord func(string) bool) *normText {
-	t := nfkc(s)
+//
+// bufs, when not nil, are reused for the result and the steps before it.
+func normalize(s string, subs *substitutions, isWord func(string) bool, bufs *normBufs) *normText {
+	t := nfkc(s, bufs.first())
 	t = lookalikes(t)
-	t = dropSeparators(t)
-	t = squeeze(t)
+	t = dropSeparators(t, bufs.other(t))
+	t = squeeze(t, bufs.other(t))
 	if isWord != nil {
 		t = kanaStems(t, isWord)
 	}
-	return subs.apply(t)
+	return subs.apply(t, bufs.other(t))
 }
 
-func nfkc(s string) *normText {
-	t := newNormText(utf8.RuneCountInString(s))
+// normBufs are two normTexts that the steps of normalize write in turn.
+type normBufs struct{ a, b normText }
+
+func (b *normBufs) first() *normText {
+	if b == nil {
+		return nil
+	}
+	return &b.a
+}
+
+// other is the buffer a step reading t writes to, or nil for a new one.
+func (b *normBufs) other(t *normText) *normText {
+	switch {
+	case b == nil:
+		return nil
+	case t == &b.a:
+		return &b.b
+	}
+	return &b.a
+}
+
+func nfkc(s string, buf *normText) *normText {
+	t := reuse(buf, utf8.RuneCountInString(s))
 	var it norm.Iter
 	orig := 0
 	for off := 0; off < len(s); {
@@ -122,8 +145,13 @@ func nfkc(s string) *normText {
 	return t
 }
 
-func newNormText(n int) *normText {
-	return &normText{runes: make([]rune, 0, n), src: make([]span, 0, n), brk: make([]bool, 0, n)}
+// reuse empties buf for about n runes, or makes a new normText if buf is nil.
+func reuse(buf *normText, n int) *normText {
+	if buf == nil {
+		return &normText{runes: make([]rune, 0, n), src: make([]span, 0, n), brk: make([]bool, 0, n)}
+	}
+	buf.runes, buf.src, buf.brk = slices.Grow(buf.runes[:0], n), slices.Grow(buf.src[:0], n), slices.Grow(buf.brk[:0], n)
+	return buf
 }
 
 func isKatakana(r rune) bool { return r >= 'ァ' && r <= 'ヺ' || r == 'ー' }
@@ -164,11 +192,11 @@ func isSeparator(r rune) bool {
 // Where a dropped separator stood between longer stretches (全員 し ね) a
 // word still starts after it; only between single letters (し ね, 死.ね,
 // む の う) is it taken to be inside a spelt-out word.
-func dropSeparators(t *normText) *normText {
+func dropSeparators(t, buf *normText) *normText {
 	if !slices.ContainsFunc(t.runes, isSeparator) {
 		return t
 	}
-	out := newNormText(len(t.runes))
+	out := reuse(buf, len(t.runes))
 	segment := func(from, step int) int { // Japanese letters up to the next separator or sign
 		n := 0
 		for k := from; k >= 0 && k < len(t.runes) && isJapanese(t.runes[k]); k += step {
@@ -209,11 +237,11 @@ func dropSeparators(t *normText) *normText {
 
 func isStretch(r rune) bool { return r == 'ー' || r == '〜' || r == '~' || r == '～' }
 
-func squeeze(t *normText) *normText {
+func squeeze(t, buf *normText) *normText {
 	if !needsSqueeze(t.runes) {
 		return t
 	}
-	out := newNormText(len(t.runes))
+	out := reuse(buf, len(t.runes))
 	n := len(t.runes)
 	for i := 0; i < n; {
 		r := t.runes[i]
@@ -354,8 +382,8 @@ type substitutions struct {
 func newSubstitutions(pairs [][2]string) *substitutions {
 	s := &substitutions{byFirst: map[rune][]substitution{}}
 	for _, p := range pairs {
-		from := normalize(p[0], nil, nil).runes
-		to := normalize(p[1], nil, nil).runes
+		from := normalize(p[0], nil, nil, nil).runes
+		to := normalize(p[1], nil, nil, nil).runes
 		if len(from) == 0 {
 			continue
 		}
@@ -367,7 +395,7 @@ func newSubstitutions(pairs [][2]string) *substitutions {
 	return s
 }
 
-func (s *substitutions) apply(t *normText) *normText {
+func (s *substitutions) apply(t, buf *normText) *normText {
 	if s == nil || len(s.byFirst) == 0 {
 		return t
 	}
@@ -393,8 +421,8 @@ func (s *substitutions) apply(t *normText) *normText {
 			continue
 		}
 		if out == nil {
-			out = &normText{runes: append([]rune(nil), t.runes[:i]...), src: append([]span(nil), t.src[:i]...),
-				brk: append([]bool(nil), t.brk[:i]...)}
+			out = reuse(buf, len(t.runes))
+			out.runes, out.src, out.brk = append(out.runes, t.runes[:i]...), append(out.src, t.src[:i]...), append(out.brk, t.brk[:i]...)
 		}
 		sp := span{t.src[i].start, t.src[i+len(hit.from)-1].end}
 		for _, r := range hit.to {

@@ -118,7 +118,7 @@ func TestNormalizeKeepsEnglishAndNumbers(t *testing.T) {
 		"ありがとうございますーーー": "ありがとうございます",
 		"！！！": "!",
 	} {
-		if got := normalize(in, nil, sharedAnalyzer(t).isWord).String(); got != want {
+		if got := normalize(in, nil, sharedAnalyzer(t).isWord, nil).String(); got != want {
 			t.Errorf("normalize(%q) = %q, want %q", in, got, want)
 		}
 	}

@@ -130,7 +130,7 @@ func (a *Analyzer) words(part, suffix string, subs *substitutions) ([]element, b
 	if part == "" {
 		return nil, true
 	}
-	toks := a.analyze(part+suffix, subs).tokens
+	toks := a.analyze(part+suffix, subs, nil).tokens
 	if suffix != "" {
 		if len(toks) == 0 || toks[len(toks)-1].surface != suffix {
 			return nil, false

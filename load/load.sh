@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The gRPC load test behind `make load`: starts `kasuhara serve` on loopback,
-# runs ghz against Classifier/Classify with the dev corpus texts round-robin,
-# then against ClassifyBatch, samples the server's resident memory
-# throughout, and stops the server with SIGTERM. Knobs (environment):
+# runs ghz against the health Check (the ceiling: what ghz itself manages on
+# this machine against a call that does nothing), then Classifier/Classify
+# with the dev corpus texts round-robin, then ClassifyBatch, then
+# ClassifyStream; samples the server's resident memory throughout, and stops
+# the server with SIGTERM. Knobs (environment):
 #
 #   KASUHARA, GHZ       the binaries (make load builds and installs them into bin/)
 #   DEV_CORPUS          JSON Lines with "id" and "text" (../shared/eval/dev.jsonl)
@@ -11,6 +13,7 @@
 #   LOAD_REQUESTS       Classify calls (50000)
 #   LOAD_BATCH_CALLS    ClassifyBatch calls (1000)
 #   LOAD_BATCH_SIZE     messages per batch (32)
+#   LOAD_STREAMS        ClassifyStream calls, each sending the whole corpus (200)
 #   LOAD_DURATION       if set (e.g. 2m), run each phase this long instead of by count
 #   SERVE_FLAGS         extra flags for kasuhara serve
 set -euo pipefail
@@ -22,6 +25,7 @@ LOAD_CONCURRENCY=${LOAD_CONCURRENCY:-50}
 LOAD_REQUESTS=${LOAD_REQUESTS:-50000}
 LOAD_BATCH_CALLS=${LOAD_BATCH_CALLS:-1000}
 LOAD_BATCH_SIZE=${LOAD_BATCH_SIZE:-32}
+LOAD_STREAMS=${LOAD_STREAMS:-200}
 LOAD_DURATION=${LOAD_DURATION:-}
 mkdir -p "$OUT"
 
@@ -34,8 +38,11 @@ json.dump(msgs, open(f"{out}/unary.json", "w", encoding="utf-8"), ensure_ascii=F
 # Batches of `size` consecutive messages, wrapping round, one starting at each message.
 batches = [{"requests": [msgs[(i + j) % len(msgs)] for j in range(size)]} for i in range(len(msgs))]
 json.dump(batches, open(f"{out}/batch.json", "w", encoding="utf-8"), ensure_ascii=False)
+json.dump({}, open(f"{out}/health.json", "w"))
+open(f"{out}/count", "w").write(str(len(msgs)))
 print(f"load: {len(msgs)} dev corpus messages; batches of {size}")
 PY
+nmsgs=$(cat "$OUT/count")
 
 started=$(date +%s%N)
 "$KASUHARA" serve --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --admin-addr '' ${SERVE_FLAGS:-} 2>"$OUT/serve.log" &
@@ -58,12 +65,12 @@ echo "load: serving on $addr, $(( ($(date +%s%N) - started) / 1000000 )) ms afte
 done ) >"$OUT/rss.kb" &
 sampler=$!
 
-run() { # name method data-file count messages-per-call
+run() { # name full-method data-file count messages-per-call
 	local amount=(-n "$4")
 	[ -n "$LOAD_DURATION" ] && amount=(-z "$LOAD_DURATION")
-	"$GHZ" --insecure --call "kasuhara.v1.Classifier/$2" --data-file "$3" \
-		-c "$LOAD_CONCURRENCY" "${amount[@]}" -O json -o "$OUT/$1.json" "$addr"
-	python3 - "$OUT/$1.json" "$1" "$5" <<'PY'
+	"$GHZ" --insecure --call "$2" --data-file "$3" \
+		-c "$LOAD_CONCURRENCY" "${amount[@]}" -O json -o "$OUT/$1.result.json" "$addr"
+	python3 - "$OUT/$1.result.json" "$1" "$5" <<'PY'
 import json, sys
 r, name, per_call = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3])
 lat = {int(p["percentage"]): p["latency"] / 1e6 for p in r.get("latencyDistribution") or []}
@@ -74,8 +81,11 @@ print(f"{name}: {r['count']} calls in {r['total'] / 1e9:.1f}s, {r['rps']:.0f} ca
       f"errors {errors} {json.dumps(r.get('errorDistribution') or {}, ensure_ascii=False)}")
 PY
 }
-run unary Classify "$OUT/unary.json" "$LOAD_REQUESTS" 1
-run batch ClassifyBatch "$OUT/batch.json" "$LOAD_BATCH_CALLS" "$LOAD_BATCH_SIZE"
+run ceiling grpc.health.v1.Health/Check "$OUT/health.json" "$LOAD_REQUESTS" 1
+run unary kasuhara.v1.Classifier/Classify "$OUT/unary.json" "$LOAD_REQUESTS" 1
+run batch kasuhara.v1.Classifier/ClassifyBatch "$OUT/batch.json" "$LOAD_BATCH_CALLS" "$LOAD_BATCH_SIZE"
+# A stream sends every corpus message, one after another, and reads the answers.
+run stream kasuhara.v1.Classifier/ClassifyStream "$OUT/unary.json" "$LOAD_STREAMS" "$nmsgs"
 
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
 http=$(sed -n '1s/.*http_addr=\([^ ]*\).*/\1/p' "$OUT/serve.log")
@@ -90,8 +100,19 @@ status=0
 wait "$pid" || status=$?
 wait "$sampler" || true
 trap - EXIT
-awk -v hwm="$hwm" '$1 > 0 { n++; if (n == 1) first = $1; last = $1; if ($1 > max) max = $1 }
-	END { printf "server RSS: peak %.0f MB (VmHWM); sampled every 0.5s: first %.0f MB, max %.0f MB, last %.0f MB (%d samples)\n",
-		hwm / 1024, first / 1024, max / 1024, last / 1024, n }' "$OUT/rss.kb"
+awk -v hwm="$hwm" '$1 > 0 { n++; v[n] = $1; if ($1 > max) max = $1 }
+	END {
+		printf "server RSS: peak %.0f MB (VmHWM); sampled every 0.5s: first %.0f MB, max %.0f MB, last %.0f MB (%d samples)\n",
+			hwm / 1024, v[1] / 1024, max / 1024, v[n] / 1024, n
+		# Trend: the mean of the last third of the samples against the middle third
+		# (the first third includes start-up and warm-up).
+		t = int(n / 3)
+		if (t > 0) {
+			for (i = t + 1; i <= 2 * t; i++) mid += v[i]
+			for (i = n - t + 1; i <= n; i++) end += v[i]
+			printf "server RSS trend: middle third %.0f MB, last third %.0f MB (%+.1f%%)\n",
+				mid / t / 1024, end / t / 1024, (end - mid) / mid * 100
+		}
+	}' "$OUT/rss.kb"
 [ "$status" -eq 0 ] || { echo "load: server exited $status after SIGTERM"; exit 1; }
 echo "load: server stopped cleanly; results in $OUT"

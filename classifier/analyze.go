@@ -208,6 +208,10 @@ type lexical struct {
 	// kana is set when the surface is all kana: such a token may be a word
 	// written phonetically (ころす, コロス) and also matches by reading.
 	kana bool
+	// cached is set on a known word's description, which the Analyzer
+	// keeps; candidates then remembers the patterns it may start.
+	cached     bool
+	candidates atomic.Pointer[candidates]
 }
 
 // lexicalOf describes k, from the cache for dictionary words.
@@ -220,6 +224,7 @@ func (a *Analyzer) lexicalOf(k tokenizer.Token) *lexical {
 	}
 	l := readLexical(k)
 	if known {
+		l.cached = true
 		a.lexicals[k.ID].Store(l)
 	}
 	return l

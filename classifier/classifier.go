@@ -319,6 +319,36 @@ func (c *Classifier) classify(text string, keep bool) (Result, *analysis, error)
 	return r, an, nil
 }
 
+// candidates are the patterns whose first word a token described by l may
+// be, in the order find tries them: by lemma, plain verb, reading,
+// spelling. They are cached on l, a known word's (every token of a
+// dictionary entry shares it), for the classifier that asked last.
+func (c *Classifier) candidates(l *lexical) []*pattern {
+	if cs := l.candidates.Load(); cs != nil && cs.of == c {
+		return cs.patterns
+	}
+	var pats []*pattern
+	lookups := append(append(append([]string{}, l.keys...), l.plain...), l.reading, l.spelling)
+	for li, k := range lookups {
+		if containsString(lookups[:li], k) {
+			continue
+		}
+		for _, p := range c.index[k] {
+			if !slices.Contains(pats, p) {
+				pats = append(pats, p)
+			}
+		}
+	}
+	l.candidates.Store(&candidates{of: c, patterns: pats})
+	return pats
+}
+
+// candidates are a classifier's candidate patterns for one lexical.
+type candidates struct {
+	of       *Classifier
+	patterns []*pattern
+}
+
 // find returns every entry match, less harassment matches inside an allow
 // phrase, keeping per category only the heaviest of matches that overlap.
 // Allow phrases exist to clear innocent senses (馬鹿にされた is no insult
@@ -328,32 +358,45 @@ func (c *Classifier) find(toks []token, sc *scratch) []hit {
 	// tried[p.id] == stamp(i) once pattern p was tried at token i: a
 	// pattern is indexed under several lookups a token may share.
 	tried := sc.tried
+	try := func(i int, pats []*pattern) {
+		for _, p := range pats {
+			if tried[p.id] == sc.stamp(i) {
+				continue // already tried under another lookup
+			}
+			tried[p.id] = sc.stamp(i)
+			end, ok := p.matchAt(toks, i)
+			if !ok {
+				continue
+			}
+			h := hit{entry: p.owner, start: i, end: end}
+			if p.owner < 0 {
+				allowed = append(allowed, h)
+				continue
+			}
+			e := &c.entries[p.owner]
+			h.mods, h.weight = contextOf(toks, i, end, e.Weight, e.Category.Harassment())
+			hits = append(hits, h)
+		}
+	}
 	lookups := sc.lookups
 	defer func() { sc.lookups = lookups[:0] }()
 	for i := range toks {
 		t := &toks[i]
-		lookups = classLookups(append(append(append(lookups[:0], t.keys...), t.plain...), t.reading, t.spelling), t)
-		for li, k := range lookups {
-			if containsString(lookups[:li], k) {
-				continue // the reading or spelling is often the lemma itself
+		if !t.lexical.cached || len(t.keys) != len(t.lexical.keys) {
+			// An unknown word, or re-read (返せ as 返す too): the token's own
+			// lookups, in the same order.
+			lookups = append(append(append(lookups[:0], t.keys...), t.plain...), t.reading, t.spelling)
+			for li, k := range lookups {
+				if !containsString(lookups[:li], k) { // the reading or spelling is often the lemma itself
+					try(i, c.index[k])
+				}
 			}
-			for _, p := range c.index[k] {
-				if tried[p.id] == sc.stamp(i) {
-					continue // already tried under another lookup
-				}
-				tried[p.id] = sc.stamp(i)
-				end, ok := p.matchAt(toks, i)
-				if !ok {
-					continue
-				}
-				h := hit{entry: p.owner, start: i, end: end}
-				if p.owner < 0 {
-					allowed = append(allowed, h)
-					continue
-				}
-				e := &c.entries[p.owner]
-				h.mods, h.weight = contextOf(toks, i, end, e.Weight, e.Category.Harassment())
-				hits = append(hits, h)
+		} else {
+			try(i, c.candidates(t.lexical))
+		}
+		for _, ck := range classKeys {
+			if ck.in(t) {
+				try(i, c.index[ck.key])
 			}
 		}
 	}

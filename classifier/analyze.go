@@ -209,9 +209,8 @@ type lexical struct {
 	// written phonetically (ころす, コロス) and also matches by reading.
 	kana bool
 	// cached is set on a known word's description, which the Analyzer
-	// keeps; candidates then remembers the patterns it may start.
-	cached     bool
-	candidates atomic.Pointer[candidates]
+	// keeps: a classifier may then remember the patterns it may start.
+	cached bool
 }
 
 // lexicalOf describes k, from the cache for dictionary words.

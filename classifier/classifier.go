@@ -170,6 +170,8 @@ type Classifier struct {
 	// scratch holds *scratch: per-call buffers sized by the lexicon,
 	// reused so that a call allocates little.
 	scratch sync.Pool
+	// candidateCache maps a known word's *lexical to its candidates.
+	candidateCache sync.Map
 }
 
 // scratch is what one call needs by pattern. tried holds stamps:
@@ -321,11 +323,11 @@ func (c *Classifier) classify(text string, keep bool) (Result, *analysis, error)
 
 // candidates are the patterns whose first word a token described by l may
 // be, in the order find tries them: by lemma, plain verb, reading,
-// spelling. They are cached on l, a known word's (every token of a
-// dictionary entry shares it), for the classifier that asked last.
+// spelling. They are cached by l, a known word's (every token of a
+// dictionary entry shares it): the cache grows with the vocabulary seen.
 func (c *Classifier) candidates(l *lexical) []*pattern {
-	if cs := l.candidates.Load(); cs != nil && cs.of == c {
-		return cs.patterns
+	if v, ok := c.candidateCache.Load(l); ok {
+		return v.([]*pattern)
 	}
 	var pats []*pattern
 	lookups := append(append(append([]string{}, l.keys...), l.plain...), l.reading, l.spelling)
@@ -339,14 +341,8 @@ func (c *Classifier) candidates(l *lexical) []*pattern {
 			}
 		}
 	}
-	l.candidates.Store(&candidates{of: c, patterns: pats})
+	c.candidateCache.Store(l, pats)
 	return pats
-}
-
-// candidates are a classifier's candidate patterns for one lexical.
-type candidates struct {
-	of       *Classifier
-	patterns []*pattern
 }
 
 // find returns every entry match, less harassment matches inside an allow

@@ -211,6 +211,8 @@ type lexical struct {
 	// cached is set on a known word's description, which the Analyzer
 	// keeps: a classifier may then remember the patterns it may start.
 	cached bool
+	// sig is tokenSignature for keys.
+	sig signature
 }
 
 // lexicalOf describes k, from the cache for dictionary words.
@@ -253,6 +255,7 @@ func readLexical(k tokenizer.Token) *lexical {
 	if r := feature(f, 7); r != "*" {
 		l.reading = fold(r)
 	}
+	l.sig = tokenSignature(l, l.keys)
 	return l
 }
 
@@ -274,6 +277,7 @@ func appendEmoji(toks []token, s string, start, sentence int, quoted bool) []tok
 		if r != 0xFE0F && r != 0x200D {
 			e := string(r)
 			l := &lexical{keys: []string{e}, reading: e, spelling: e, pos: "絵文字,*", form: "*"}
+			l.sig = tokenSignature(l, l.keys)
 			toks = append(toks, token{lexical: l, surface: e, keys: l.keys,
 				start: start, end: start + 1, sentence: sentence, quoted: quoted})
 		}

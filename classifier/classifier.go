@@ -181,6 +181,7 @@ type scratch struct {
 	tried   []int32 // by pattern id: stamp of the token where last tried
 	base    int32
 	lookups []string
+	sents   []signature
 	buffers // the last call's, emptied
 }
 
@@ -311,7 +312,7 @@ func (c *Classifier) classify(text string, keep bool) (Result, *analysis, error)
 		buf = &sc.buffers
 	}
 	an := c.an.analyze(text, c.subs, buf)
-	hits := c.find(an.tokens, sc)
+	hits := c.find(an.tokens, sc, true)
 	r := c.decide(text, an, hits)
 	if !keep {
 		clear(an.tokens) // let the text they point into go
@@ -349,17 +350,38 @@ func (c *Classifier) candidates(l *lexical) []*pattern {
 // phrase, keeping per category only the heaviest of matches that overlap.
 // Allow phrases exist to clear innocent senses (馬鹿にされた is no insult
 // from the customer), and an escalation cue in them still counts.
-func (c *Classifier) find(toks []token, sc *scratch) []hit {
+//
+// prune skips patterns that some sentence cannot hold (see signature);
+// the result is the same without.
+func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 	var hits, allowed []hit
 	// tried[p.id] == stamp(i) once pattern p was tried at token i: a
 	// pattern is indexed under several lookups a token may share.
 	tried := sc.tried
+	// sents[s] summarises the strings of sentence s's tokens.
+	sents := sc.sents[:0]
+	for i := range toks {
+		t := &toks[i]
+		for len(sents) <= t.sentence {
+			sents = append(sents, signature{})
+		}
+		if len(t.keys) == len(t.lexical.keys) {
+			sents[t.sentence].or(&t.lexical.sig)
+		} else {
+			sig := tokenSignature(t.lexical, t.keys) // re-read: more keys
+			sents[t.sentence].or(&sig)
+		}
+	}
+	sc.sents = sents
 	try := func(i int, pats []*pattern) {
 		for _, p := range pats {
 			if tried[p.id] == sc.stamp(i) {
 				continue // already tried under another lookup
 			}
 			tried[p.id] = sc.stamp(i)
+			if prune && !p.viable(&sents[toks[i].sentence]) {
+				continue // some word it requires is not in the sentence
+			}
 			end, ok := p.matchAt(toks, i)
 			if !ok {
 				continue

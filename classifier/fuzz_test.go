@@ -1,7 +1,14 @@
 package classifier
 
 import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -11,7 +18,8 @@ import (
 // FuzzClassify: classification never panics; it refuses invalid UTF-8 and
 // empty text with an error, and otherwise returns a verdict whose spans lie
 // inside the original text on rune boundaries and quote it exactly, and
-// which Explain (fresh memory, no reuse) repeats exactly.
+// which Explain (fresh memory, no reuse) repeats exactly; pruning patterns
+// by signature changes no match.
 func FuzzClassify(f *testing.F) {
 	for _, s := range []string{
 		"殺すぞ", "ｼﾈ", "し ね", "死.ね", "しねええええ", "ばーーか", "コ口ス", "56す", "氏ね",
@@ -68,5 +76,62 @@ func FuzzClassify(f *testing.F) {
 		if !reflect.DeepEqual(x.Result, r) {
 			t.Fatalf("Classify, reusing buffers, and Explain disagree:\n%+v\n%+v", r, x.Result)
 		}
+		checkPruning(t, c, text)
 	})
+}
+
+// checkPruning fails t unless find gives the same matches with and
+// without pruning by signature on text.
+func checkPruning(t *testing.T, c *Classifier, text string) {
+	t.Helper()
+	an := c.an.analyze(text, c.subs, nil)
+	sc := c.getScratch()
+	pruned := slices.Clone(c.find(an.tokens, sc, true))
+	c.putScratch(sc, len(an.tokens))
+	sc = c.getScratch()
+	all := c.find(an.tokens, sc, false)
+	c.putScratch(sc, len(an.tokens))
+	if !reflect.DeepEqual(pruned, all) {
+		t.Errorf("%q: pruning changed the matches:\n%+v\n%+v", text, pruned, all)
+	}
+}
+
+// TestPruningChangesNothing: on every labelled corpus at hand and every
+// lexicon example, find gives the same matches with and without pruning.
+func TestPruningChangesNothing(t *testing.T) {
+	lex, err := lexicon.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(lex, Options{Analyzer: sharedAnalyzer(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("testdata/probes*.jsonl")
+	files = append(files, "../../shared/eval/dev.jsonl") // when beside the repository
+	var texts []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var m struct{ Text string }
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			texts = append(texts, m.Text)
+		}
+	}
+	for _, e := range lex.Entries {
+		texts = append(append(texts, e.Examples...), e.CounterExamples...)
+	}
+	if len(texts) < 1000 {
+		t.Fatalf("only %d texts", len(texts))
+	}
+	for _, text := range texts {
+		checkPruning(t, c, text)
+	}
 }

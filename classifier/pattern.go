@@ -59,6 +59,8 @@ type pattern struct {
 	elems []element
 	owner int
 	id    int // dense index among the classifier's patterns
+	// required are the signatures of the words p cannot match without.
+	required []signature
 }
 
 // compileSuffixes are endings a pattern is also compiled with. kagome may
@@ -100,6 +102,11 @@ func (a *Analyzer) compile(phrase string, owner int, subs *substitutions) ([]*pa
 		}
 		if sig := p.signature(); !seen[sig] {
 			seen[sig] = true
+			for i := range p.elems {
+				if s, ok := elementSignature(&p.elems[i]); ok {
+					p.required = append(p.required, s)
+				}
+			}
 			out = append(out, p)
 		}
 	}

@@ -138,7 +138,7 @@ func (a *Analyzer) analyze(s string, subs *substitutions, buf *buffers) *analysi
 		chs = chunks(chs[:0], rs, an.text.brk, sent)
 		for _, ch := range chs {
 			for _, k := range a.tok.Tokenize(string(rs[ch.start:ch.end])) {
-				if k.Class == tokenizer.DUMMY || k.Surface == "" || strings.TrimSpace(k.Surface) == "" && !strings.Contains(k.Surface, "\n") {
+				if k.Class == tokenizer.DUMMY || k.Surface == "" || blank(k.Surface) && !strings.Contains(k.Surface, "\n") {
 					continue // spaces between English words are no words
 				}
 				start, end := ch.start+k.Start, ch.start+k.End
@@ -257,6 +257,16 @@ func readLexical(k tokenizer.Token) *lexical {
 	}
 	l.sig = tokenSignature(l, l.keys)
 	return l
+}
+
+// blank reports whether s is white space only.
+func blank(s string) bool {
+	for _, r := range s {
+		if !unicode.IsSpace(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // isEmoji reports pictographs customers use as words (🔪, 💩, 🖕), and

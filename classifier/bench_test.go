@@ -88,14 +88,14 @@ func BenchmarkClassify(b *testing.B) {
 }
 
 // defaultClassifier is the embedded default lexicon with default options.
-func defaultClassifier(b *testing.B) *Classifier {
+func defaultClassifier(tb testing.TB) *Classifier {
 	lex, err := lexicon.Default()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	c, err := New(lex, Options{Analyzer: sharedAnalyzer(b)})
+	c, err := New(lex, Options{Analyzer: sharedAnalyzer(tb)})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return c
 }

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/kasuhara/kasuhara/lexicon"
 )
 
 // FuzzClassify: classification never panics; it refuses invalid UTF-8 and
@@ -29,14 +27,7 @@ func FuzzClassify(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	lex, err := lexicon.Default()
-	if err != nil {
-		f.Fatal(err)
-	}
-	c, err := New(lex, Options{Analyzer: sharedAnalyzer(f)})
-	if err != nil {
-		f.Fatal(err)
-	}
+	c := defaultClassifier(f)
 	f.Fuzz(func(t *testing.T, text string) {
 		r, err := c.Classify(text)
 		if !utf8.ValidString(text) {
@@ -99,14 +90,7 @@ func checkPruning(t *testing.T, c *Classifier, text string) {
 // TestPruningChangesNothing: on every labelled corpus at hand and every
 // lexicon example, find gives the same matches with and without pruning.
 func TestPruningChangesNothing(t *testing.T) {
-	lex, err := lexicon.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := New(lex, Options{Analyzer: sharedAnalyzer(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := defaultClassifier(t)
 	files, _ := filepath.Glob("testdata/probes*.jsonl")
 	files = append(files, "../../shared/eval/dev.jsonl") // when beside the repository
 	var texts []string
@@ -125,7 +109,7 @@ func TestPruningChangesNothing(t *testing.T) {
 			texts = append(texts, m.Text)
 		}
 	}
-	for _, e := range lex.Entries {
+	for _, e := range c.Lexicon().Entries {
 		texts = append(append(texts, e.Examples...), e.CounterExamples...)
 	}
 	if len(texts) < 1000 {

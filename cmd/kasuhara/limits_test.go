@@ -315,12 +315,19 @@ func TestDeadlineEndsStream(t *testing.T) {
 func testClassifier(t *testing.T) *atomic.Pointer[classifier.Classifier] {
 	t.Helper()
 	lex, err := lexicon.LoadDir("testdata/lexicon")
+	return serving(t, lex, err)
+}
+
+// serving is a classifier of lex (which failed to load if err is set),
+// ready to serve.
+func serving(tb testing.TB, lex *lexicon.Set, err error) *atomic.Pointer[classifier.Classifier] {
+	tb.Helper()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	c, err := classifier.New(lex, classifier.Options{})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	var cur atomic.Pointer[classifier.Classifier]
 	cur.Store(c)

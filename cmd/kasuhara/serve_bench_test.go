@@ -15,7 +15,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/kasuhara/kasuhara/classifier"
 	"github.com/kasuhara/kasuhara/lexicon"
 	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
 )
@@ -36,16 +35,7 @@ func BenchmarkServeClassify(b *testing.B) {
 		}
 	}
 	lex, err := lexicon.Default()
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := classifier.New(lex, classifier.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var cur atomic.Pointer[classifier.Classifier]
-	cur.Store(c)
-	srv := newServer(prometheus.NewRegistry(), serverDeps{current: &cur, maxBatch: DefaultMaxBatch,
+	srv := newServer(prometheus.NewRegistry(), serverDeps{current: serving(b, lex, err), maxBatch: DefaultMaxBatch,
 		limits: grpcLimits{maxConcurrentStreams: DefaultMaxConcurrentStreams, maxInFlight: defaultMaxInFlight()}, log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -68,12 +68,14 @@ type httpDeps struct {
 	cs   *classifierServer // the gRPC adapter: validation, metrics, classification
 	keys *apiKeys          // nil: any key, or none, is accepted
 	reg  prometheus.Registerer
+	adm  *admission // the in-flight limit gRPC calls share; nil: none
 }
 
 // httpAPI serves the JSON routes.
 type httpAPI struct {
 	cs       *classifierServer
 	keys     *apiKeys
+	adm      *admission
 	log      *slog.Logger
 	requests *prometheus.CounterVec   // by route, code
 	duration *prometheus.HistogramVec // by route, code
@@ -87,7 +89,7 @@ func registerHTTPAPI(mux *http.ServeMux, d httpDeps) {
 // newHTTPAPI builds the API and registers its metrics on d.reg.
 func newHTTPAPI(d httpDeps) *httpAPI {
 	a := &httpAPI{
-		cs: d.cs, keys: d.keys, log: d.cs.log,
+		cs: d.cs, keys: d.keys, adm: d.adm, log: d.cs.log,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "kasuhara", Subsystem: "http", Name: "requests_total",
 			Help: "HTTP API requests answered, by route and HTTP status code.",
@@ -221,6 +223,15 @@ func httpAnswer(err error) (int, *status.Status) {
 // route serves one JSON route: admit the request, run h, write its answer.
 func (a *httpAPI) route(name string, style *apiStyle, h routeHandler) http.Handler {
 	return a.instrument(name, style, func(w http.ResponseWriter, r *http.Request) error {
+		// A slot first, before reading the body: a flood is refused at once
+		// and costs no memory.
+		if a.adm != nil {
+			if !a.adm.acquire() {
+				w.Header().Set("Retry-After", "1")
+				return a.adm.overloaded()
+			}
+			defer a.adm.release()
+		}
 		body, c, err := a.admit(w, r, style)
 		if err != nil {
 			return err

@@ -45,6 +45,9 @@ type httpTestOptions struct {
 	maxText  int    // default 1024
 	maxBatch int    // default 8
 	keys     []string
+	// maxInFlight is the in-flight limit gRPC calls and HTTP requests
+	// share; 0: none.
+	maxInFlight int
 }
 
 // startHTTP serves a whole server (newServer) over httptest, and its gRPC
@@ -75,7 +78,7 @@ func startHTTP(t *testing.T, o httpTestOptions) *httpTest {
 	}
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: cur, maxBatch: o.maxBatch, apiKeys: keys,
+	srv := newServer(reg, serverDeps{current: cur, maxBatch: o.maxBatch, apiKeys: keys, limits: grpcLimits{maxInFlight: o.maxInFlight},
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	hs := httptest.NewServer(srv.http.Handler)
 	t.Cleanup(hs.Close)
@@ -601,5 +604,57 @@ func runGolden(t *testing.T, ht *httpTest, cases []goldenCase, normalise func(t 
 				t.Errorf("answer differs from %s:\n got: %s\nwant: %s", file, gotJSON, want)
 			}
 		})
+	}
+}
+
+// TestHTTPOverloadIsRefusedAtOnce: HTTP API requests share --max-in-flight
+// with gRPC calls. With the only slot held by an open gRPC stream, every
+// route answers 429 at once, with Retry-After and in its own API's error
+// shape; once the stream ends, HTTP requests are served again.
+func TestHTTPOverloadIsRefusedAtOnce(t *testing.T) {
+	ht := startHTTP(t, httpTestOptions{maxInFlight: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream, err := ht.grpc.ClassifyStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An answer on the stream means it was admitted: it holds the slot.
+	if err := stream.Send(&kasuharav1.ClassifyRequest{Id: "1", Text: "こんにちは"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	for _, rq := range []request{
+		{path: routeClassify, body: `{"text":"こんにちは"}`},
+		{path: routeClassifyBatch, body: `{"requests":[{"text":"こんにちは"}]}`},
+		{path: routePerspective, body: `{"comment":{"text":"こんにちは"},"requestedAttributes":{"TOXICITY":{}}}`},
+		{path: routeModerations, body: `{"input":"こんにちは"}`},
+	} {
+		r := ht.do(t, rq)
+		if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != "1" {
+			t.Errorf("%s: status %d, Retry-After %q; want 429 and 1", rq.path, r.status, r.header.Get("Retry-After"))
+		}
+		if !strings.Contains(string(r.body), "server overloaded") {
+			t.Errorf("%s: body %s, want the overload message", rq.path, r.body)
+		}
+	}
+	var e kasuharaError
+	decodeStrict(t, ht.do(t, request{path: routeClassify, body: `{"text":"x"}`}).body, &e)
+	if e.Code == nil || codes.Code(*e.Code) != codes.ResourceExhausted {
+		t.Errorf("/v1/classify error code %v, want RESOURCE_EXHAUSTED", e.Code)
+	}
+	if err := stream.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err != io.EOF {
+		t.Fatalf("stream end: %v, want EOF", err)
+	}
+	if r := ht.do(t, request{path: routeClassify, body: `{"text":"こんにちは"}`}); r.status != http.StatusOK {
+		t.Errorf("after the stream ended: status %d %s, want 200", r.status, r.body)
+	}
+	if v, _ := metricValue(t, ht.reg, "kasuhara_grpc_calls_in_flight", nil); v != 0 {
+		t.Errorf("calls in flight %v after every request ended, want 0", v)
 	}
 }

@@ -96,8 +96,9 @@ func (l grpcLimits) serverOptions() []grpc.ServerOption {
 
 // admission refuses Classifier calls past a limit at once with
 // ResourceExhausted instead of letting them queue: a non-blocking
-// semaphore. A stream holds its slot for as long as it is open. Health and
-// reflection are never limited, so probes still answer under overload.
+// semaphore. A stream holds its slot for as long as it is open; an HTTP API
+// request holds one too (429 when refused). Health, reflection, metrics and
+// /healthz are never limited, so probes still answer under overload.
 type admission struct {
 	limit    int64 // 0: no limit
 	inFlight atomic.Int64
@@ -119,7 +120,7 @@ func newAdmission(reg prometheus.Registerer, limit int) *admission {
 	}
 	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "kasuhara", Subsystem: "grpc", Name: "calls_in_flight",
-		Help: "Classifier calls being served now (streams count while open).",
+		Help: "Classifier calls and HTTP API requests being served now (streams count while open).",
 	}, func() float64 { return float64(a.inFlight.Load()) })
 	reg.MustRegister(a.rejected, inFlight)
 	return a
@@ -143,6 +144,11 @@ func (a *admission) release() { a.inFlight.Add(-1) }
 // refuse counts a refusal and returns the status the caller gets.
 func (a *admission) refuse() error {
 	a.rejected.Inc()
+	return a.overloaded()
+}
+
+// overloaded is the status a refused call or HTTP API request gets.
+func (a *admission) overloaded() error {
 	return status.Errorf(codes.ResourceExhausted, "server overloaded: %d calls in flight, retry with backoff", a.limit)
 }
 

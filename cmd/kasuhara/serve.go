@@ -178,7 +178,7 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	registerHTTPAPI(mux, httpDeps{cs: cs, keys: d.apiKeys, reg: reg})
+	registerHTTPAPI(mux, httpDeps{cs: cs, keys: d.apiKeys, reg: reg, adm: adm})
 	return &server{
 		grpc: gs, health: hs, draining: draining, log: log, metrics: m,
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},

@@ -202,8 +202,26 @@ func (c *Classifier) putScratch(sc *scratch, n int) {
 	} else {
 		sc.base += int32(n) + 1
 	}
+	sc.trim()
 	c.scratch.Put(sc)
 }
+
+// trim drops buffers grown past what ordinary messages need: a few very
+// long messages must not leave every pooled scratch holding megabytes.
+func (sc *scratch) trim() {
+	if cap(sc.tokens) > maxPooledRunes/2 {
+		sc.tokens = nil
+	}
+	for _, t := range []*normText{&sc.norm.a, &sc.norm.b} {
+		if cap(t.runes) > maxPooledRunes {
+			*t = normText{}
+		}
+	}
+}
+
+// maxPooledRunes is the longest normalised text whose buffers are kept for
+// the next call: 8 Ki runes, some 16 pages of Japanese.
+const maxPooledRunes = 8 << 10
 
 // New compiles every phrase of lex. A phrase that cannot match (no words, a
 // misplaced gap) is an error naming its file and line; all are reported.

@@ -302,3 +302,26 @@ func mustLoad(t *testing.T, yaml string) *lexicon.Set {
 	}
 	return lex
 }
+
+// TestScratchKeepsNoHugeBuffers: after a message of the largest size, the
+// scratch that goes back to the pool holds no buffer sized for it; after
+// an ordinary one it keeps its buffers.
+func TestScratchKeepsNoHugeBuffers(t *testing.T) {
+	c := defaultClassifier(t)
+	for _, tc := range []struct {
+		text string
+		kept bool
+	}{
+		{"注文した商品が届きません。確認してください。", true},
+		{strings.Repeat("注文した商品が届きません。", 60<<10/40), false},
+	} {
+		sc := c.getScratch()
+		an := c.an.analyze(tc.text, c.subs, &sc.buffers)
+		sc.tokens = an.tokens[:0]
+		sc.trim()
+		if kept := sc.tokens != nil && sc.norm.a.runes != nil; kept != tc.kept {
+			t.Errorf("%d runes: buffers kept %v, want %v (tokens cap %d, runes cap %d)",
+				len([]rune(tc.text)), kept, tc.kept, cap(sc.tokens), cap(sc.norm.a.runes))
+		}
+	}
+}

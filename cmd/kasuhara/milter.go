@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/emersion/go-milter"
 
@@ -34,7 +36,10 @@ var rejectReply = regexp.MustCompile(`^5[0-9][0-9]( 5\.[0-9]{1,3}\.[0-9]{1,3})? 
 
 // milterConfig is what every milter session shares.
 type milterConfig struct {
+	// ctx is the work context: on shutdown it lasts while messages in
+	// progress drain, and ends with the drain timeout.
 	ctx      context.Context
+	inFlight *messageGate
 	filter   *mailfilter.Filter
 	policy   string
 	reply    string
@@ -50,6 +55,7 @@ func runMilter(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	policy := fs.String("on-harassment", policyTag, "what to do with harassment: tag (headers only), quarantine (headers, and hold the mail) or reject (5xx at end of DATA)")
 	reply := fs.String("reject-reply", DefaultRejectReply, "SMTP `REPLY` for --on-harassment=reject: 5xx, an optional 5.x.x status and ASCII text")
 	logFormat := fs.String("log-format", "text", "log format: text|json (message text is never logged)")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long messages in progress may take to get their verdict before they are cut off")
 	var logLevel slog.Level
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug|info|warn|error")
 	if err := parseFlags(fs, args); err != nil {
@@ -74,6 +80,9 @@ func runMilter(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	if err := mf.validate(); err != nil {
 		return err
 	}
+	if *shutdownTimeout <= 0 {
+		return fmt.Errorf("--shutdown-timeout %v, want > 0", *shutdownTimeout)
+	}
 	log, err := newLogger(stderr, *logFormat, logLevel)
 	if err != nil {
 		return err
@@ -87,9 +96,14 @@ func runMilter(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	cfg := &milterConfig{ctx: ctx, filter: filter, policy: *policy, reply: *reply, maxBytes: mf.maxMessageBytes, log: log}
+	// Work outlives the signal by the drain: messages in progress get their
+	// verdict, not an error, unless the drain times out.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	cfg := &milterConfig{ctx: work, inFlight: &messageGate{}, filter: filter, policy: *policy, reply: *reply,
+		maxBytes: mf.maxMessageBytes, log: log}
 	log.Info("milter listening", "addr", ln.Addr().Network()+":"+ln.Addr().String(), "on_harassment", *policy, "server", mf.server)
-	err = serveMilter(ctx, ln, cfg)
+	err = serveMilter(ctx, ln, cfg, *shutdownTimeout, cancelWork)
 	log.Info("milter stopped")
 	return err
 }
@@ -119,21 +133,118 @@ func listenMilter(spec string) (net.Listener, error) {
 	return ln, nil
 }
 
-// serveMilter serves milter sessions on ln until ctx is done. Sessions in
-// flight are cut off; the MTA then applies its milter_default_action.
-func serveMilter(ctx context.Context, ln net.Listener, cfg *milterConfig) error {
+// serveMilter serves milter sessions on ln until ctx is done, then drains:
+// it accepts no connection, tempfails every message that starts, waits up to
+// timeout for the messages in progress to get their verdict, and closes
+// every connection. Past the timeout it calls cancelWork, so that the
+// checks still running end, and the MTA applies its milter_default_action
+// to those messages.
+func serveMilter(ctx context.Context, ln net.Listener, cfg *milterConfig, timeout time.Duration, cancelWork func()) error {
+	conns := &connSet{Listener: ln, open: map[net.Conn]struct{}{}}
 	srv := &milter.Server{
 		NewMilter: func() milter.Milter { return &milterSession{cfg: cfg} },
 		Actions:   milter.OptAddHeader | milter.OptChangeHeader | milter.OptQuarantine,
 		Protocol:  milter.OptNoConnect | milter.OptNoHelo | milter.OptNoMailFrom | milter.OptNoRcptTo,
 	}
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	err := srv.Serve(ln)
-	if ctx.Err() != nil {
-		return nil
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(conns) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve milter: %w", err)
+	case <-ctx.Done():
 	}
-	return fmt.Errorf("serve milter: %w", err)
+	ln.Close()
+	idle := cfg.inFlight.drain()
+	cfg.log.Info("milter draining", "timeout", timeout)
+	select {
+	case <-idle:
+	case <-time.After(timeout):
+		cfg.log.Warn("milter drain timed out; messages in progress are cut off", "timeout", timeout)
+		cancelWork()
+	}
+	conns.closeAll()
+	<-served
+	return nil
+}
+
+// messageGate counts the messages in progress: from their first field to
+// their verdict or abort. Once draining, no new message may start.
+type messageGate struct {
+	mu       sync.Mutex
+	busy     int
+	draining bool
+	idle     chan struct{} // closed when draining and busy is 0
+}
+
+// start reports whether a message may start, and counts it if so.
+func (g *messageGate) start() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.draining {
+		return false
+	}
+	g.busy++
+	return true
+}
+
+func (g *messageGate) done() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.busy--; g.draining && g.busy == 0 {
+		close(g.idle)
+	}
+}
+
+// drain stops new messages and returns a channel closed once none is in
+// progress.
+func (g *messageGate) drain() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.draining, g.idle = true, make(chan struct{})
+	if g.busy == 0 {
+		close(g.idle)
+	}
+	return g.idle
+}
+
+// connSet is a listener that remembers the connections it accepted and
+// has not seen closed, to close them when the drain ends.
+type connSet struct {
+	net.Listener
+	mu   sync.Mutex
+	open map[net.Conn]struct{}
+}
+
+func (l *connSet) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, set: l}
+	l.mu.Lock()
+	l.open[tc] = struct{}{}
+	l.mu.Unlock()
+	return tc, nil
+}
+
+func (l *connSet) closeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.open {
+		c.(*trackedConn).Conn.Close()
+	}
+}
+
+type trackedConn struct {
+	net.Conn
+	set *connSet
+}
+
+func (c *trackedConn) Close() error {
+	c.set.mu.Lock()
+	delete(c.set.open, c)
+	c.set.mu.Unlock()
+	return c.Conn.Close()
 }
 
 // milterSession collects one message, up to the size cap, and decides at
@@ -148,6 +259,29 @@ type milterSession struct {
 	// lower-case name, to delete them.
 	forged map[string]int
 	names  map[string]string // lower-case name → the name as sent
+	// started is set once the message is counted in cfg.inFlight.
+	started bool
+}
+
+// begin counts the message in progress at its first field; false means
+// the milter is draining and the message must be tempfailed (the sender
+// retries later).
+func (s *milterSession) begin() bool {
+	if !s.started {
+		if !s.cfg.inFlight.start() {
+			return false
+		}
+		s.started = true
+	}
+	return true
+}
+
+// end uncounts the message, once it has its verdict or is aborted.
+func (s *milterSession) end() {
+	if s.started {
+		s.started = false
+		s.cfg.inFlight.done()
+	}
 }
 
 var _ milter.Milter = (*milterSession)(nil)
@@ -160,6 +294,9 @@ func (s *milterSession) add(b []byte) {
 }
 
 func (s *milterSession) Header(name, value string, _ *milter.Modifier) (milter.Response, error) {
+	if !s.begin() {
+		return milter.RespTempFail, nil
+	}
 	if lower := strings.ToLower(name); strings.HasPrefix(lower, strings.ToLower(mailfilter.HeaderPrefix)) {
 		if s.forged == nil {
 			s.forged, s.names = map[string]int{}, map[string]string{}
@@ -174,22 +311,33 @@ func (s *milterSession) Header(name, value string, _ *milter.Modifier) (milter.R
 }
 
 func (s *milterSession) Headers(_ textproto.MIMEHeader, _ *milter.Modifier) (milter.Response, error) {
+	if !s.begin() {
+		return milter.RespTempFail, nil
+	}
 	s.add([]byte("\r\n"))
 	return milter.RespContinue, nil
 }
 
 func (s *milterSession) BodyChunk(chunk []byte, _ *milter.Modifier) (milter.Response, error) {
+	if !s.begin() {
+		return milter.RespTempFail, nil
+	}
 	s.add(chunk)
 	return milter.RespContinue, nil
 }
 
 func (s *milterSession) Abort(_ *milter.Modifier) error {
+	s.end()
 	*s = milterSession{cfg: s.cfg}
 	return nil
 }
 
 // Body decides: the verdict headers, and for harassment the policy.
 func (s *milterSession) Body(m *milter.Modifier) (milter.Response, error) {
+	if !s.begin() {
+		return milter.RespTempFail, nil
+	}
+	defer s.end()
 	var o mailfilter.Outcome
 	if s.size > s.cfg.maxBytes {
 		o = mailfilter.TooLarge(s.cfg.maxBytes)

@@ -112,29 +112,11 @@ func (r milterResult) inserted() []string {
 // headers, body, end of message.
 func send(t *testing.T, s *milter.ClientSession, msg string) milterResult {
 	t.Helper()
-	head, body, ok := strings.Cut(msg, "\r\n\r\n")
-	if !ok {
+	if !strings.Contains(msg, "\r\n\r\n") {
 		t.Fatalf("message without a blank line: %q", msg)
 	}
-	// Unfold nothing: these test messages have one line per field.
-	for _, line := range strings.Split(head, "\r\n") {
-		name, value, _ := strings.Cut(line, ":")
-		act, err := s.HeaderField(name, strings.TrimPrefix(value, " "))
-		if err != nil || act.Code != milter.ActContinue {
-			t.Fatalf("header %s: %v, %v", name, act, err)
-		}
-	}
-	if act, err := s.HeaderEnd(); err != nil || act.Code != milter.ActContinue {
-		t.Fatalf("end of headers: %v, %v", act, err)
-	}
-	if err := s.Macros(milter.CodeEOB, "i", "QUEUE1"); err != nil {
-		t.Fatal(err)
-	}
-	mods, act, err := s.BodyReadFrom(strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("body: %v", err)
-	}
-	return milterResult{mods, act}
+	begin(t, s, msg) // these test messages have one line per field
+	return finish(t, s, msg)
 }
 
 func session(t *testing.T, r *runningMilter) *milter.ClientSession {
@@ -322,5 +304,90 @@ func TestMilterFlags(t *testing.T) {
 				t.Errorf("err = %v, want it to contain %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestMilterDrainsMessagesInProgress: on shutdown a message already begun
+// gets its verdict before the milter stops, a message begun after gets a
+// temporary failure (the sender retries), and past --shutdown-timeout a
+// message still in progress is cut off.
+func TestMilterDrainsMessagesInProgress(t *testing.T) {
+	r := startMilter(t, "--listen", "tcp:127.0.0.1:0", "--lexicon", "testdata/lexicon", "--shutdown-timeout", "20s")
+	s, late := session(t, r), session(t, r)
+	begin(t, s, milterThreat)
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.stop() }()
+	waitLog(t, r, "milter draining")
+	if act, err := late.HeaderField("Subject", "x"); err != nil || act.Code != milter.ActTempFail {
+		t.Errorf("a message begun while draining: %v, %v; want a temporary failure", act, err)
+	}
+	select {
+	case err := <-stopped:
+		t.Fatalf("the milter stopped with a message in progress: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	res := finish(t, s, milterThreat)
+	if got := res.inserted(); len(got) == 0 || got[0] != "0 X-Kasuhara-Label: harassment" {
+		t.Errorf("the message in progress got %q, want its verdict", got)
+	}
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the milter did not stop once the message was done")
+	}
+
+	r = startMilter(t, "--listen", "tcp:127.0.0.1:0", "--lexicon", "testdata/lexicon", "--shutdown-timeout", "200ms")
+	begin(t, session(t, r), milterThreat)
+	start := time.Now()
+	if err := r.stop(); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("stopping took %v with a 200ms timeout", d)
+	}
+	waitLog(t, r, "milter drain timed out")
+}
+
+// begin sends msg's header fields and their end: the message is then in
+// progress.
+func begin(t *testing.T, s *milter.ClientSession, msg string) {
+	t.Helper()
+	head, _, _ := strings.Cut(msg, "\r\n\r\n")
+	for _, line := range strings.Split(head, "\r\n") {
+		name, value, _ := strings.Cut(line, ":")
+		if act, err := s.HeaderField(name, strings.TrimPrefix(value, " ")); err != nil || act.Code != milter.ActContinue {
+			t.Fatalf("header %s: %v, %v", name, act, err)
+		}
+	}
+	if act, err := s.HeaderEnd(); err != nil || act.Code != milter.ActContinue {
+		t.Fatalf("end of headers: %v, %v", act, err)
+	}
+}
+
+// finish sends the body of a message begun with begin and its end.
+func finish(t *testing.T, s *milter.ClientSession, msg string) milterResult {
+	t.Helper()
+	_, body, _ := strings.Cut(msg, "\r\n\r\n")
+	if err := s.Macros(milter.CodeEOB, "i", "QUEUE1"); err != nil {
+		t.Fatal(err)
+	}
+	mods, act, err := s.BodyReadFrom(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("body: %v", err)
+	}
+	return milterResult{mods, act}
+}
+
+// waitLog waits for text in r's log.
+func waitLog(t *testing.T, r *runningMilter, text string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(r.logs.String(), text); {
+		if time.Now().After(deadline) {
+			t.Fatalf("log lacks %q:\n%s", text, r.logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

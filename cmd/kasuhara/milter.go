@@ -135,8 +135,8 @@ func listenMilter(spec string) (net.Listener, error) {
 
 // serveMilter serves milter sessions on ln until ctx is done, then drains:
 // it accepts no connection, tempfails every message that starts, waits up to
-// timeout for the messages in progress to get their verdict, and closes
-// every connection. Past the timeout it calls cancelWork, so that the
+// timeout for the messages in progress to get their verdict, and ends
+// every connection once its session has written its last answer. Past the timeout it calls cancelWork, so that the
 // checks still running end, and the MTA applies its milter_default_action
 // to those messages.
 func serveMilter(ctx context.Context, ln net.Listener, cfg *milterConfig, timeout time.Duration, cancelWork func()) error {
@@ -162,7 +162,9 @@ func serveMilter(ctx context.Context, ln net.Listener, cfg *milterConfig, timeou
 		cfg.log.Warn("milter drain timed out; messages in progress are cut off", "timeout", timeout)
 		cancelWork()
 	}
-	conns.closeAll()
+	// A session that has just decided may not have written its answer
+	// yet: connections end at their next read, not at once.
+	conns.release(time.Second)
 	<-served
 	return nil
 }
@@ -227,7 +229,23 @@ func (l *connSet) Accept() (net.Conn, error) {
 	return tc, nil
 }
 
-func (l *connSet) closeAll() {
+// release makes every connection's next read fail, so that each session
+// ends once it has written what it is writing, and waits until they have
+// all closed; after max it closes those left.
+func (l *connSet) release(max time.Duration) {
+	l.mu.Lock()
+	for c := range l.open {
+		c.(*trackedConn).Conn.SetReadDeadline(time.Now())
+	}
+	l.mu.Unlock()
+	for deadline := time.Now().Add(max); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		l.mu.Lock()
+		n := len(l.open)
+		l.mu.Unlock()
+		if n == 0 {
+			return
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for c := range l.open {

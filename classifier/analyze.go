@@ -237,9 +237,12 @@ func readLexical(k tokenizer.Token) *lexical {
 	if symbolic(k.Surface) {
 		l.pos = "記号,一般" // IPA reads unknown ASCII punctuation (!, ?) as nouns
 	}
+	// The surface is a slice of the message's text: a cached description
+	// must not keep that text alive.
+	surface := strings.Clone(k.Surface)
 	base := feature(f, 6)
 	if base == "*" || base == "" {
-		base = k.Surface
+		base = surface
 	}
 	l.keys = []string{fold(base)}
 	verb := feature(f, 0) == "動詞"
@@ -249,8 +252,8 @@ func readLexical(k tokenizer.Token) *lexical {
 	l.imperative = verb && strings.HasPrefix(l.form, "命令")
 	l.particle = feature(f, 0) == "助詞" && (feature(f, 1) == "格助詞" || feature(f, 1) == "係助詞")
 	l.noun = feature(f, 0) == "名詞"
-	l.kana = allKana(k.Surface)
-	l.spelling = fold(k.Surface)
+	l.kana = allKana(surface)
+	l.spelling = fold(surface)
 	l.reading = l.spelling
 	if r := feature(f, 7); r != "*" {
 		l.reading = fold(r)

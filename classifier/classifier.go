@@ -212,6 +212,9 @@ func (sc *scratch) trim() {
 	if cap(sc.tokens) > maxPooledRunes/2 {
 		sc.tokens = nil
 	}
+	if cap(sc.sents) > maxPooledRunes/8 {
+		sc.sents = nil
+	}
 	for _, t := range []*normText{&sc.norm.a, &sc.norm.b} {
 		if cap(t.runes) > maxPooledRunes {
 			*t = normText{}

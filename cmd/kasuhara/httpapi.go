@@ -223,18 +223,19 @@ func httpAnswer(err error) (int, *status.Status) {
 // route serves one JSON route: admit the request, run h, write its answer.
 func (a *httpAPI) route(name string, style *apiStyle, h routeHandler) http.Handler {
 	return a.instrument(name, style, func(w http.ResponseWriter, r *http.Request) error {
-		// A slot first, before reading the body: a flood is refused at once
-		// and costs no memory.
+		body, c, err := a.admit(w, r, style)
+		if err != nil {
+			return err
+		}
+		// The slot is taken once the body is in: a client that stalls its
+		// body holds a connection (the server's ReadTimeout ends it), never
+		// a slot gRPC calls need.
 		if a.adm != nil {
 			if !a.adm.acquire() {
 				w.Header().Set("Retry-After", "1")
 				return a.adm.overloaded()
 			}
 			defer a.adm.release()
-		}
-		body, c, err := a.admit(w, r, style)
-		if err != nil {
-			return err
 		}
 		out, err := h(r.Context(), c, body)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -656,5 +658,27 @@ func TestHTTPOverloadIsRefusedAtOnce(t *testing.T) {
 	}
 	if v, _ := metricValue(t, ht.reg, "kasuhara_grpc_calls_in_flight", nil); v != 0 {
 		t.Errorf("calls in flight %v after every request ended, want 0", v)
+	}
+}
+
+// TestHTTPStalledBodyHoldsNoSlot: a client that sends headers and stalls
+// its body holds no --max-in-flight slot, so gRPC calls are still served.
+func TestHTTPStalledBodyHoldsNoSlot(t *testing.T) {
+	ht := startHTTP(t, httpTestOptions{maxInFlight: 2})
+	for range 2 {
+		c, err := net.Dial("tcp", strings.TrimPrefix(ht.url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte("POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the handlers are reading the bodies
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := ht.grpc.Classify(ctx, &kasuharav1.ClassifyRequest{Text: "こんにちは"}); err != nil {
+		t.Errorf("gRPC call while two HTTP clients stall their bodies: %v", err)
 	}
 }

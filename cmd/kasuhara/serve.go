@@ -181,9 +181,14 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 	registerHTTPAPI(mux, httpDeps{cs: cs, keys: d.apiKeys, reg: reg, adm: adm})
 	return &server{
 		grpc: gs, health: hs, draining: draining, log: log, metrics: m,
-		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
+		// ReadTimeout ends a request whose body stalls; bodies are at most a
+		// few MB, which any working client sends well within it.
+		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: httpReadTimeout},
 	}
 }
+
+// httpReadTimeout bounds reading one HTTP request, body included.
+const httpReadTimeout = 30 * time.Second
 
 // lexiconSource is where reloads come from.
 type lexiconSource struct {

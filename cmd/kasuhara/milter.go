@@ -10,6 +10,7 @@ import (
 	"net/textproto"
 	"os"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -156,11 +157,23 @@ func serveMilter(ctx context.Context, ln net.Listener, cfg *milterConfig, timeou
 	ln.Close()
 	idle := cfg.inFlight.drain()
 	cfg.log.Info("milter draining", "timeout", timeout)
-	select {
-	case <-idle:
-	case <-time.After(timeout):
-		cfg.log.Warn("milter drain timed out; messages in progress are cut off", "timeout", timeout)
-		cancelWork()
+	expired := time.After(timeout)
+	// A message whose connection the MTA dropped is uncounted when its
+	// session is collected: collect while waiting.
+	collect := time.NewTicker(500 * time.Millisecond)
+	defer collect.Stop()
+wait:
+	for {
+		select {
+		case <-idle:
+			break wait
+		case <-collect.C:
+			runtime.GC()
+		case <-expired:
+			cfg.log.Warn("milter drain timed out; messages in progress are cut off", "timeout", timeout)
+			cancelWork()
+			break wait
+		}
 	}
 	// A session that has just decided may not have written its answer
 	// yet: connections end at their next read, not at once.
@@ -277,28 +290,43 @@ type milterSession struct {
 	// lower-case name, to delete them.
 	forged map[string]int
 	names  map[string]string // lower-case name → the name as sent
-	// started is set once the message is counted in cfg.inFlight.
-	started bool
+	// counted is the message's place in cfg.inFlight, from its first field
+	// to its verdict or abort; nil between messages.
+	counted *counted
+	// abandoned uncounts the message if the MTA drops the connection
+	// mid-message: go-milter then discards the session without calling
+	// Body or Abort.
+	abandoned runtime.Cleanup
 }
+
+// counted is one message counted in a messageGate, uncounted once.
+type counted struct {
+	gate *messageGate
+	once sync.Once
+}
+
+func (c *counted) done() { c.once.Do(c.gate.done) }
 
 // begin counts the message in progress at its first field; false means
 // the milter is draining and the message must be tempfailed (the sender
 // retries later).
 func (s *milterSession) begin() bool {
-	if !s.started {
+	if s.counted == nil {
 		if !s.cfg.inFlight.start() {
 			return false
 		}
-		s.started = true
+		s.counted = &counted{gate: s.cfg.inFlight}
+		s.abandoned = runtime.AddCleanup(s, (*counted).done, s.counted)
 	}
 	return true
 }
 
 // end uncounts the message, once it has its verdict or is aborted.
 func (s *milterSession) end() {
-	if s.started {
-		s.started = false
-		s.cfg.inFlight.done()
+	if s.counted != nil {
+		s.abandoned.Stop()
+		s.counted.done()
+		s.counted = nil
 	}
 }
 

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -389,5 +391,46 @@ func waitLog(t *testing.T, r *runningMilter, text string) {
 			t.Fatalf("log lacks %q:\n%s", text, r.logs.String())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestMilterDrainIgnoresDroppedConnections: a connection the MTA drops
+// mid-message, without an abort, leaves no message counted in progress:
+// a later shutdown does not wait for it.
+func TestMilterDrainIgnoresDroppedConnections(t *testing.T) {
+	r := startMilter(t, "--listen", "tcp:127.0.0.1:0", "--lexicon", "testdata/lexicon", "--shutdown-timeout", "20s")
+	c, err := net.Dial(r.network, r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var negotiate []byte
+	negotiate = binary.BigEndian.AppendUint32(negotiate, 6)     // protocol version
+	negotiate = binary.BigEndian.AppendUint32(negotiate, 0x1ff) // actions
+	negotiate = binary.BigEndian.AppendUint32(negotiate, 0)     // protocol steps
+	rawMilterPacket(t, c, 'O', negotiate)
+	rawMilterPacket(t, c, 'L', []byte("Subject\x00hello\x00")) // the message begins
+	c.Close()                                                  // and is dropped: no abort
+	start := time.Now()
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("stopping took %v with no message in progress; log:\n%s", d, r.logs.String())
+	}
+}
+
+// rawMilterPacket sends one milter packet on c and reads the reply.
+func rawMilterPacket(t *testing.T, c net.Conn, code byte, data []byte) {
+	t.Helper()
+	b := binary.BigEndian.AppendUint32(nil, uint32(len(data)+1))
+	if _, err := c.Write(append(append(b, code), data...)); err != nil {
+		t.Fatal(err)
+	}
+	var n uint32
+	if err := binary.Read(c, binary.BigEndian, &n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.CopyN(io.Discard, c, int64(n)); err != nil {
+		t.Fatal(err)
 	}
 }

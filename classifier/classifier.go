@@ -352,10 +352,10 @@ func (c *Classifier) candidates(l *lexical) []*pattern {
 		return v.([]*pattern)
 	}
 	var pats []*pattern
-	lookups := append(append(append([]string{}, l.keys...), l.plain...), l.reading, l.spelling)
+	lookups := tokenLookups(nil, l, l.keys)
 	for li, k := range lookups {
-		if containsString(lookups[:li], k) {
-			continue
+		if contains(lookups[:li], k) {
+			continue // the reading or spelling is often the lemma itself
 		}
 		for _, p := range c.index[k] {
 			if !slices.Contains(pats, p) {
@@ -365,6 +365,14 @@ func (c *Classifier) candidates(l *lexical) []*pattern {
 	}
 	c.candidateCache.Store(l, pats)
 	return pats
+}
+
+// tokenLookups appends to dst the strings a token described by l, read as
+// keys, is looked up by, in the order find tries them: every string it
+// matches a pattern word by (see element.matches): its lemmas, the plain
+// verbs it stands for, its reading and its spelling.
+func tokenLookups(dst []string, l *lexical, keys []string) []string {
+	return append(append(append(dst, keys...), l.plain...), l.reading, l.spelling)
 }
 
 // find returns every entry match, less harassment matches inside an allow
@@ -424,9 +432,9 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 		if !t.lexical.cached || len(t.keys) != len(t.lexical.keys) {
 			// An unknown word, or re-read (返せ as 返す too): the token's own
 			// lookups, in the same order.
-			lookups = append(append(append(lookups[:0], t.keys...), t.plain...), t.reading, t.spelling)
+			lookups = tokenLookups(lookups[:0], t.lexical, t.keys)
 			for li, k := range lookups {
-				if !containsString(lookups[:li], k) { // the reading or spelling is often the lemma itself
+				if !contains(lookups[:li], k) {
 					try(i, c.index[k])
 				}
 			}
@@ -563,12 +571,3 @@ func (c *Classifier) decide(text string, an *analysis, hits []hit) Result {
 
 // round keeps scores to 4 decimals so that 0.7499999 does not miss 0.75.
 func round(x float64) float64 { return math.Round(x*1e4) / 1e4 }
-
-func containsString(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}

@@ -207,7 +207,8 @@ func (p *pattern) signature() string {
 	return b.String()
 }
 
-// lookups are the strings a pattern whose first word is e is indexed by.
+// lookups are the strings a pattern whose first word is e is indexed by:
+// every string a token e matches shares with it (see tokenLookups).
 func (e *element) lookups() []string {
 	if e.class != "" {
 		return []string{classLookup(e.class)}
@@ -344,30 +345,17 @@ func (p *pattern) match(toks []token, pe, j, sentence int) (int, bool) {
 // classLookup is the index key of patterns that start with a word class.
 func classLookup(class string) string { return "{" + class + "}" }
 
-// classKeys are the word classes with their index keys, in a fixed order.
-var classKeys = func() []struct {
+// classKey is a word class with its index key.
+type classKey struct {
 	key string
 	in  func(t *token) bool
-} {
-	var l []struct {
-		key string
-		in  func(t *token) bool
-	}
+}
+
+// classKeys are the word classes, in a fixed order.
+var classKeys = func() []classKey {
+	var l []classKey
 	for _, name := range slices.Sorted(maps.Keys(wordClasses)) {
-		l = append(l, struct {
-			key string
-			in  func(t *token) bool
-		}{classLookup(name), wordClasses[name]})
+		l = append(l, classKey{classLookup(name), wordClasses[name]})
 	}
 	return l
 }()
-
-// classLookups appends the index keys of the word classes t belongs to.
-func classLookups(l []string, t *token) []string {
-	for _, c := range classKeys {
-		if c.in(t) {
-			l = append(l, c.key)
-		}
-	}
-	return l
-}

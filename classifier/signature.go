@@ -32,29 +32,21 @@ func (s *signature) meets(o *signature) bool {
 	return s[0]&o[0]|s[1]&o[1]|s[2]&o[2]|s[3]&o[3] != 0
 }
 
-// tokenSignature is every string t matches a pattern word by: its lemmas,
-// the plain verbs it stands for, its reading and its spelling (see
-// element.matches).
+// tokenSignature summarises tokenLookups.
 func tokenSignature(l *lexical, keys []string) signature {
 	var s signature
-	s.addAll(keys)
-	s.addAll(l.plain)
-	s.add(l.reading)
-	s.add(l.spelling)
+	s.addAll(tokenLookups(nil, l, keys))
 	return s
 }
 
-// elementSignature is every string a token e matches must have among
-// those tokenSignature summarises: e's lemmas, their readings and its
-// spelling. ok is false for elements that match otherwise or may be left
-// out: gaps, word classes, optional particles.
+// elementSignature summarises element.lookups, of which a token e matches
+// has one among its tokenLookups. ok is false for elements that match
+// otherwise or may be left out: gaps, word classes, optional particles.
 func elementSignature(e *element) (s signature, ok bool) {
 	if e.gap || e.optional || e.class != "" {
 		return s, false
 	}
-	s.addAll(e.keys)
-	s.addAll(e.readings)
-	s.add(e.spelling)
+	s.addAll(e.lookups())
 	return s, true
 }
 

@@ -617,17 +617,7 @@ func TestHTTPOverloadIsRefusedAtOnce(t *testing.T) {
 	ht := startHTTP(t, httpTestOptions{maxInFlight: 1})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stream, err := ht.grpc.ClassifyStream(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// An answer on the stream means it was admitted: it holds the slot.
-	if err := stream.Send(&kasuharav1.ClassifyRequest{Id: "1", Text: "こんにちは"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stream.Recv(); err != nil {
-		t.Fatal(err)
-	}
+	stream := holdSlot(t, ctx, ht.grpc)
 	for _, rq := range []request{
 		{path: routeClassify, body: `{"text":"こんにちは"}`},
 		{path: routeClassifyBatch, body: `{"requests":[{"text":"こんにちは"}]}`},

@@ -340,22 +340,8 @@ func TestOverloadIsRefusedAtOnce(t *testing.T) {
 	defer cancel()
 
 	// Two open streams hold both slots.
-	open := func() kasuharav1.Classifier_ClassifyStreamClient {
-		t.Helper()
-		s, err := ls.c.ClassifyStream(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Send(&kasuharav1.ClassifyRequest{Id: "s", Text: "責任者を出せ"}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Recv(); err != nil {
-			t.Fatalf("stream within the limit: %v", err)
-		}
-		return s
-	}
-	s1 := open()
-	open()
+	s1 := holdSlot(t, ctx, ls.c)
+	holdSlot(t, ctx, ls.c)
 	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_calls_in_flight", nil); v != 2 {
 		t.Errorf("calls in flight = %v, want 2", v)
 	}
@@ -559,4 +545,21 @@ func TestPanicIsAnsweredInternalAndServingGoesOn(t *testing.T) {
 	if strings.Contains(logs, "殺す") || strings.Contains(logs, "cust-42") {
 		t.Errorf("log carries request content:\n%s", logs)
 	}
+}
+
+// holdSlot opens a ClassifyStream and waits for an answer on it: the
+// stream has then been admitted, and holds an in-flight slot while open.
+func holdSlot(t *testing.T, ctx context.Context, c kasuharav1.ClassifierClient) kasuharav1.Classifier_ClassifyStreamClient {
+	t.Helper()
+	s, err := c.ClassifyStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(&kasuharav1.ClassifyRequest{Id: "s", Text: "責任者を出せ"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Recv(); err != nil {
+		t.Fatalf("stream within the limit: %v", err)
+	}
+	return s
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -19,28 +18,9 @@ import (
 	"github.com/emersion/go-milter"
 )
 
-// lockedBuffer is a bytes.Buffer safe for a writer and readers in different
-// goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *lockedBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *lockedBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type runningMilter struct {
 	network, addr string
-	logs          *lockedBuffer
+	logs          *syncBuffer
 	stop          func() error // cancels the context and returns runMilter's error
 }
 
@@ -56,7 +36,7 @@ func startMilter(t *testing.T, args ...string) *runningMilter {
 		pw.Close()
 		done <- err
 	}()
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	first := make(chan string, 1)
 	go func() {
 		br := bufio.NewReader(pr)

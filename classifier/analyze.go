@@ -204,6 +204,10 @@ type lexical struct {
 	// particle is set for case and binding particles (を, が, は, ...), which
 	// patterns may leave out or put in.
 	particle bool
+	// function is set for particles and auxiliaries: words that carry
+	// grammar, never a content word's meaning, so they match only by lemma
+	// (the particle で is not 出 of 出待ち, read aloud).
+	function bool
 	noun     bool
 	// kana is set when the surface is all kana: such a token may be a word
 	// written phonetically (ころす, コロス) and also matches by reading.
@@ -251,6 +255,7 @@ func readLexical(k tokenizer.Token) *lexical {
 	}
 	l.imperative = verb && strings.HasPrefix(l.form, "命令")
 	l.particle = feature(f, 0) == "助詞" && (feature(f, 1) == "格助詞" || feature(f, 1) == "係助詞")
+	l.function = feature(f, 0) == "助詞" || feature(f, 0) == "助動詞"
 	l.noun = feature(f, 0) == "名詞"
 	l.kana = allKana(surface)
 	l.spelling = fold(surface)
@@ -390,8 +395,13 @@ func charClass(r rune) int {
 func (a *Analyzer) reread(toks []token) {
 	for i := range toks {
 		t := &toks[i]
+		if t.imperative && i+1 < len(toks) && toks[i+1].sentence == t.sentence && continuesVerb(&toks[i+1]) {
+			t.imperative = false // 襲え|て|いただけ is 教えて mistyped, せい|ろ a steamer
+			continue
+		}
 		if strings.HasPrefix(t.pos, "動詞") && t.form == "基本形" && i+1 < len(toks) &&
-			toks[i+1].surface == "な" && toks[i+1].pos == "助詞,終助詞" && endsPhrase(toks, i+1) {
+			toks[i+1].surface == "な" && toks[i+1].pos == "助詞,終助詞" && endsPhrase(toks, i+1) &&
+			(followedBy(toks, i+1, "よ") || !anyIn(unwilledVerbs, t.keys) && !exclaims(toks, i)) {
 			t.prohibitive = true // 逆らうな, 連絡してくるな
 			continue
 		}
@@ -409,6 +419,36 @@ func (a *Analyzer) reread(toks []token) {
 			t.imperative = true
 		}
 	}
+}
+
+// unwilledVerbs happen to people rather than being done: nobody is told
+// not to do them, so な after them exclaims (憧れるな, 困るな, 迷うな).
+var unwilledVerbs = []string{"ある", "いる", "できる", "なる", "思う", "感じる", "憧れる", "困る", "迷う", "悩む",
+	"わかる", "分かる", "見える", "聞こえる", "似合う", "違う", "要る", "いる", "助かる", "疲れる", "驚く", "羨む", "惹かれる"}
+
+// exclaims reports whether the sentence before token i opens an
+// exclamation (なんて憧れるな, って感じるな) that a final な closes.
+func exclaims(toks []token, i int) bool {
+	for j := i - 1; j >= 0 && toks[j].sentence == toks[i].sentence; j-- {
+		if toks[j].surface == "なんて" || toks[j].surface == "なんと" {
+			return true
+		}
+	}
+	return false
+}
+
+// continuesVerb reports a token that cannot follow a command, so that a
+// command form before it is a misreading: a conjunctive particle (て),
+// an auxiliary (but the emphatic や of 来いや), a dependent verb, or a lone
+// kana the tokenizer left over.
+func continuesVerb(n *token) bool {
+	switch {
+	case n.pos == "助詞,接続助詞", strings.HasPrefix(n.pos, "動詞,非自立"):
+		return true
+	case strings.HasPrefix(n.pos, "助動詞"):
+		return n.surface != "や"
+	}
+	return n.noun && n.kana && utf8.RuneCountInString(n.surface) == 1 && !strings.HasPrefix(n.pos, "名詞,接尾")
 }
 
 // followedBy reports whether the tokens after i in its sentence spell

@@ -33,6 +33,10 @@ const (
 	// Thanked: an escalation cue the customer thanks the shop for (誠意ある
 	// ご対応をありがとうございました): praise, not a demand.
 	Thanked Modifier = "thanked"
+	// Feared: an escalation cue the customer fears or guards against
+	// rather than reports (食中毒が心配で, 怪我をしないように): a question, not
+	// an incident.
+	Feared Modifier = "feared"
 )
 
 const (
@@ -79,6 +83,9 @@ func contextOf(toks []token, s, e int, weight float64, harassment bool) ([]Modif
 	if !harassment {
 		if thanked(toks, e) {
 			return []Modifier{Thanked}, weight * attenuation
+		}
+		if feared(toks, e) {
+			return []Modifier{Feared}, weight * attenuation
 		}
 		return nil, weight
 	}
@@ -310,4 +317,16 @@ var thanksWords = []string{"ありがとう", "感謝", "助かる", "お礼"}
 // thanked: the rest of the sentence thanks for what was matched.
 func thanked(toks []token, e int) bool {
 	return after(toks, e, contextWindow, func(i int) bool { return anyIn(thanksWords, toks[i].keys) })
+}
+
+var worryWords = []string{"心配", "怖い", "こわい", "不安", "恐れ", "懸念"}
+
+// feared: the rest of the sentence worries about what was matched (食中毒が
+// 怖い, 焦げ臭くならないか心配), or guards against it (怪我をしないように).
+func feared(toks []token, e int) bool {
+	return after(toks, e, contextWindow, func(i int) bool {
+		t := &toks[i]
+		return anyIn(worryWords, t.keys) ||
+			isNegation(t) && i+1 < len(toks) && toks[i+1].hasKey("よう")
+	})
 }

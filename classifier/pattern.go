@@ -9,8 +9,9 @@ import (
 	"unicode/utf8"
 )
 
-// maxGap is how many tokens a … in a pattern may stand for.
-const maxGap = 8
+// maxGap is how many tokens a … in a pattern may stand for at most; a gap
+// also ends where its clause does (see clauseEnd).
+const maxGap = 16
 
 // gapMarks are how analysts write a gap; NFKC turns … into "...".
 var gapMarks = []string{"…", "..."}
@@ -29,7 +30,15 @@ type element struct {
 	// message token spelt the same matches in any mood (シネ for 死ね).
 	spelling string
 	kana     bool // the pattern word is written in kana
-	noun     bool
+	// known is set when the dictionary knows the pattern word as written:
+	// a kana word it knows (バカ) is a spelling of a word whose kanji form
+	// (馬鹿) reads the same; slang it does not know (ガイジ) has kanji
+	// homophones that are other words (孩児).
+	known    bool
+	function bool // a particle or auxiliary
+	// caseParticle is set for a case particle (が, を, に, で, ...).
+	caseParticle bool
+	noun         bool
 	// class, when set, makes the element match any token of a class
 	// instead of a word: see wordClasses.
 	class string
@@ -39,7 +48,7 @@ type element struct {
 // kind, written in braces: {number}回…電話してやる, 外人…{command}.
 var wordClasses = map[string]func(t *token) bool{
 	// number: a numeral, in digits or kanji (3, 百, 一).
-	"number": func(t *token) bool { return t.pos == "名詞,数" },
+	"number": func(t *token) bool { return isNumeral(t) },
 	// command: a verb in the command mood (送れ, 来い, しやがれ, 覚えとけ)
 	// or a prohibition (逆らうな, 連絡してくるな); never the polite ください,
 	// なさい or the request 〜てくれ.
@@ -47,6 +56,14 @@ var wordClasses = map[string]func(t *token) bool{
 		return strings.HasPrefix(t.pos, "動詞") && (t.imperative || t.prohibitive) && !anyIn(politeCommands, t.keys)
 	},
 }
+
+// isNumeral reports a numeral token (3, 百, 一), not a word for an
+// unknown quantity that IPA files with them (数分, 何回, 幾度).
+func isNumeral(t *token) bool {
+	return t.pos == "名詞,数" && !contains(vagueQuantities, t.surface)
+}
+
+var vagueQuantities = []string{"幾"}
 
 // politeCommands are command forms that ask rather than order.
 var politeCommands = []string{"くださる", "下さる", "なさる", "くれる", "いらっしゃる", "ちょうだい"}
@@ -61,6 +78,60 @@ type pattern struct {
 	id    int // dense index among the classifier's patterns
 	// required are the signatures of the words p cannot match without.
 	required []signature
+	// mood is set when the pattern ends in a word that gives its phrase
+	// a mood (添い寝して asks, 子供いるの asks a question): the message's
+	// phrase must end there too, or continue only as that mood does
+	// (添い寝しても is a concession, 子供がいるのですが a statement).
+	mood moodEnd
+}
+
+// moodEnd is the mood-bearing ending a pattern closes with.
+type moodEnd int
+
+const (
+	moodNone     moodEnd = iota
+	moodTe               // て, で: a request (消えて, 添い寝して)
+	moodQuestion         // the particle の: a question (子供いるの)
+)
+
+// requestVerbs continue a て-request in the same mood (消えてください,
+// 添い寝してほしい).
+var requestVerbs = []string{"くださる", "下さる", "くれる", "ちょうだい", "ほしい", "欲しい", "もらう", "もらえる", "いただく", "いただける", "頂く", "頂ける"}
+
+// endMood reads the mood-bearing ending of els, a pattern's elements.
+func endMood(els []element) moodEnd {
+	last := &els[len(els)-1]
+	gapped := slices.ContainsFunc(els, func(e element) bool { return e.gap })
+	switch {
+	case !last.function:
+		return moodNone
+	case (last.surface == "て" || last.surface == "で") && !gapped:
+		return moodTe // a frame with a gap (何度…問い合わせて) links clauses
+	case last.surface == "の":
+		return moodQuestion
+	}
+	return moodNone
+}
+
+// closes reports whether a match of p that ends before toks[end] ends its
+// phrase as p's mood needs: the message may go on with content words or
+// sentence-final particles, but not with grammar that turns the mood
+// (添い寝しても, 残していない, 子供がいるのですが), except the request verbs
+// that carry a て-request on (消えてください, 教えていただけ).
+func (p *pattern) closes(toks []token, end int) bool {
+	if p.mood == moodNone || end >= len(toks) || toks[end].sentence != toks[end-1].sentence {
+		return true
+	}
+	t := &toks[end]
+	switch {
+	case p.mood == moodQuestion:
+		return !t.function || strings.Contains(t.pos, "終助詞")
+	case anyIn(requestVerbs, t.keys):
+		return true // 対応してもらえないなら asks, if conditionally
+	}
+	// て: a concession (しても), a topic (しては) or a denied state
+	// (残していない) is not the request.
+	return t.surface != "も" && t.surface != "は" && !negated(toks, end)
 }
 
 // compileSuffixes are endings a pattern is also compiled with. kagome may
@@ -100,6 +171,7 @@ func (a *Analyzer) compile(phrase string, owner int, subs *substitutions) ([]*pa
 			}
 			continue
 		}
+		p.mood = endMood(p.elems)
 		if sig := p.signature(); !seen[sig] {
 			seen[sig] = true
 			for i := range p.elems {
@@ -150,13 +222,20 @@ func (a *Analyzer) words(part, suffix string, subs *substitutions) ([]element, b
 			continue // punctuation in a pattern is decoration
 		}
 		e := element{keys: t.keys, imperative: t.imperative, optional: t.particle, surface: t.surface,
-			spelling: t.reading, kana: t.kana, noun: t.noun}
+			spelling: t.reading, kana: t.kana, known: t.cached, function: t.function, noun: t.noun,
+			caseParticle: strings.HasPrefix(t.pos, "助詞,格助詞") && t.surface != "の"}
 		for _, k := range t.keys {
 			// Short readings are mostly homophones (轢く and 引く are both
 			// ひく); a kana word of two letters matches by spelling only.
 			if r := a.reading(k); r != "" && r != k && utf8.RuneCountInString(r) >= 3 {
 				e.readings = append(e.readings, r)
 			}
+		}
+		if n := len(els); n > 0 && t.surface == "も" && els[n-1].optional {
+			// でも, にも: a particle and も make one that adds its
+			// meaning (障害でもある is not 障害がある); the message must
+			// have both.
+			e.optional, els[n-1].optional = false, false
 		}
 		els = append(els, e)
 	}
@@ -204,6 +283,7 @@ func (p *pattern) signature() string {
 	for _, e := range p.elems {
 		fmt.Fprintf(&b, "%v|%s|%v|%v|%s|%s;", e.gap, strings.Join(e.keys, ","), e.imperative, e.optional, e.spelling, e.class)
 	}
+	fmt.Fprintf(&b, "%d", p.mood)
 	return b.String()
 }
 
@@ -228,6 +308,11 @@ func (e *element) matches(t *token) bool {
 		return wordClasses[e.class](t)
 	}
 	mood := !e.imperative || t.imperative
+	if e.function != t.function {
+		// A particle or auxiliary is grammar: it matches a pattern word
+		// only by lemma, never by reading (で is not 出).
+		return mood && (anyIn(e.keys, t.keys) || anyIn(e.keys, t.plain))
+	}
 	if e.noun && !t.noun && !strings.HasPrefix(t.pos, "接頭詞") && (e.kana || t.kana) {
 		return false // the kana noun カス is not the verb かす (貸す)
 	}
@@ -235,7 +320,7 @@ func (e *element) matches(t *token) bool {
 	case mood && (anyIn(e.keys, t.keys) || anyIn(e.keys, t.plain)):
 		return true
 	case !t.kana:
-		return mood && e.kana && e.noun && t.noun && contains(e.keys, t.reading)
+		return mood && e.kana && e.known && e.noun && t.noun && contains(e.keys, t.reading)
 	case mood && anyIn(e.readings, t.keys):
 		return true
 	}
@@ -288,7 +373,8 @@ func (p *pattern) matchAt(toks []token, i int) (int, bool) {
 	if len(p.elems) == 1 && p.elems[0].noun && p.elems[0].kana && i > 0 && compoundModifier(&toks[i-1], &toks[i]) {
 		return 0, false
 	}
-	return p.rest(toks, 0, i)
+	end, ok := p.rest(toks, 0, i)
+	return end, ok && p.closes(toks, end)
 }
 
 // rest matches the elements after elems[pe], which matched at token i:
@@ -297,7 +383,7 @@ func (p *pattern) matchAt(toks []token, i int) (int, bool) {
 func (p *pattern) rest(toks []token, pe, i int) (int, bool) {
 	sentence := toks[i].sentence
 	for j := i + 1; ; j++ {
-		if end, ok := p.match(toks, pe+1, j, sentence); ok {
+		if end, ok := p.match(toks, pe+1, j, sentence, false); ok {
 			return end, true
 		}
 		if p.elems[pe].class != "number" || j >= len(toks) || toks[j].sentence != sentence || toks[j].pos != "名詞,数" {
@@ -312,7 +398,10 @@ func compoundModifier(prev, t *token) bool {
 	return prev.end == t.start && (prev.pos == "名詞,一般" || prev.pos == "接頭詞,名詞接続") && !prev.quoted == !t.quoted
 }
 
-func (p *pattern) match(toks []token, pe, j, sentence int) (int, bool) {
+// match matches elems[pe:] from token j. skipped is set when the pattern
+// particle before pe was left out: the message may not then put another
+// particle in its place (that is substitutes' to allow).
+func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, bool) {
 	if pe == len(p.elems) {
 		return j, true
 	}
@@ -321,25 +410,70 @@ func (p *pattern) match(toks []token, pe, j, sentence int) (int, bool) {
 	switch {
 	case e.gap:
 		for k := j; k <= j+maxGap && k < len(toks) && toks[k].sentence == sentence; k++ {
-			if end, ok := p.match(toks, pe+1, k, sentence); ok {
+			if end, ok := p.match(toks, pe+1, k, sentence, false); ok {
 				return end, true
+			}
+			if clauseEnd(&toks[k]) {
+				return 0, false
 			}
 		}
 		return 0, false
 	case e.optional:
 		if at(j) {
-			if end, ok := p.match(toks, pe+1, j+1, sentence); ok {
+			if end, ok := p.match(toks, pe+1, j+1, sentence, false); ok {
 				return end, true
 			}
 		}
-		return p.match(toks, pe+1, j, sentence)
+		if j < len(toks) && toks[j].particle {
+			if !substitutes(&toks[j], e) {
+				// The message has another particle where the pattern
+				// has this one: 食事はどう is not 食事でもどう.
+				return 0, false
+			}
+			return p.match(toks, pe+1, j+1, sentence, true) // 会社は潰す for 会社を潰す
+		}
+		return p.match(toks, pe+1, j, sentence, true)
 	case at(j):
 		return p.rest(toks, pe, j)
-	case j < len(toks) && toks[j].particle && at(j+1):
+	case j < len(toks) && toks[j].particle && at(j+1) && !skipped && contains(insertable, toks[j].surface):
 		// The message put in a particle the pattern left out.
 		return p.rest(toks, pe, j+1)
 	}
 	return 0, false
+}
+
+// clauseEnd reports a particle that closes a clause and opens another
+// that stands on its own (〜けど, 〜が, 〜のに, 〜し): a gap does not reach
+// across it. Conditions (〜ば, 〜たら) and causes stay in the clause they
+// lead to.
+func clauseEnd(t *token) bool {
+	return t.pos == "助詞,接続助詞" && contains(adversatives, t.surface)
+}
+
+var adversatives = []string{"けど", "けれど", "けれども", "が", "のに", "ものの", "し"}
+
+// insertable are the particles a message may put between pattern words
+// that have none: the ones that only mark the subject, the object or the
+// topic, or a place or means (会社潰す ≍ 会社を潰す, 景品表示法違反 ≍ 景品表示法に
+// 違反). と, や and の join two nouns into something else (お風呂と一緒に is
+// not お風呂一緒に).
+var insertable = []string{"が", "を", "は", "も", "って", "に", "で", "へ"}
+
+// substitutes reports whether message particle t may stand where the
+// pattern has particle e. Case particles stand for each other (記録を残す,
+// 記録に残す), but の only for が, in a clause that describes a noun
+// (知恵の足りない); は and も stand for が and を when the noun is the topic
+// (会社は潰してやる). A binding particle in the pattern (でも, は) is its
+// meaning: 食事はどう is not 食事でもどう, 障害のある not 障害でもある.
+func substitutes(t *token, e *element) bool {
+	ga, wo := contains(e.keys, "が"), contains(e.keys, "を")
+	switch {
+	case t.hasKey("は") || t.hasKey("も"):
+		return ga || wo
+	case t.hasKey("の"):
+		return ga
+	}
+	return strings.HasPrefix(t.pos, "助詞,格助詞") && e.caseParticle
 }
 
 // classLookup is the index key of patterns that start with a word class.

@@ -131,31 +131,50 @@ func (a *Analyzer) analyze(s string, subs *substitutions, buf *buffers) *analysi
 	}
 	nt := normalize(s, subs, a.isWord, norm)
 	an := &analysis{text: nt, sents: sentences(nt.runes)}
-	rs := an.text.runes
 	var q quoting
-	var chs []span
+	var forms *forms
+	if subs != nil {
+		forms = subs.forms
+	}
 	for si, sent := range an.sents {
-		chs = chunks(chs[:0], rs, an.text.brk, sent)
-		for _, ch := range chs {
-			for _, k := range a.tok.Tokenize(string(rs[ch.start:ch.end])) {
-				if k.Class == tokenizer.DUMMY || k.Surface == "" || blank(k.Surface) && !strings.Contains(k.Surface, "\n") {
-					continue // spaces between English words are no words
-				}
-				start, end := ch.start+k.Start, ch.start+k.End
-				quoted := q.upTo(rs, end)
-				if isEmojiRun(k.Surface) {
-					toks = appendEmoji(toks, k.Surface, start, si, quoted)
-					continue
-				}
-				l := a.lexicalOf(k)
-				toks = append(toks, token{lexical: l, surface: k.Surface, keys: l.keys, imperative: l.imperative,
-					start: start, end: end, sentence: si, quoted: quoted})
-			}
+		from, q0 := len(toks), q
+		toks = a.tokenizeSentence(toks, an.text, sent, si, &q)
+		// An unknown word that begins or ends with a word of the lexicon
+		// (ぴよぴよもぐらです, シネカス) is that word and the rest: cut it
+		// there and read the sentence again.
+		if forms.cutUnknown(an.text, toks[from:]) {
+			toks, q = toks[:from], q0
+			toks = a.tokenizeSentence(toks, an.text, sent, si, &q)
 		}
+		toks = a.joinSplit(toks, from, forms)
 	}
 	a.reread(toks)
 	an.tokens = toks
 	return an
+}
+
+// tokenizeSentence appends the tokens of sentence sent (index si) of t,
+// chunk by chunk (see chunks).
+func (a *Analyzer) tokenizeSentence(toks []token, t *normText, sent span, si int, q *quoting) []token {
+	rs := t.runes
+	var chs [8]span
+	for _, ch := range chunks(chs[:0], rs, t.brk, sent) {
+		for _, k := range a.tok.Tokenize(string(rs[ch.start:ch.end])) {
+			if k.Class == tokenizer.DUMMY || k.Surface == "" || blank(k.Surface) && !strings.Contains(k.Surface, "\n") {
+				continue // spaces between English words are no words
+			}
+			start, end := ch.start+k.Start, ch.start+k.End
+			quoted := q.upTo(rs, end)
+			if isEmojiRun(k.Surface) {
+				toks = appendEmoji(toks, k.Surface, start, si, quoted)
+				continue
+			}
+			l := a.lexicalOf(k)
+			toks = append(toks, token{lexical: l, surface: k.Surface, keys: l.keys, imperative: l.imperative,
+				start: start, end: end, sentence: si, quoted: quoted})
+		}
+	}
+	return toks
 }
 
 // quoting reads text for quotation marks: 「」, 『』, “” and the like
@@ -212,6 +231,10 @@ type lexical struct {
 	// kana is set when the surface is all kana: such a token may be a word
 	// written phonetically (ころす, コロス) and also matches by reading.
 	kana bool
+	// byReading is set on a word joinSplit made from tokens cut too
+	// finely: it matches a pattern word that reads as it does (無脳 for
+	// 無能).
+	byReading bool
 	// cached is set on a known word's description, which the Analyzer
 	// keeps: a classifier may then remember the patterns it may start.
 	cached bool

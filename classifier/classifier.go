@@ -275,7 +275,23 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	c.subs.forms = newForms(c.patterns())
 	return c, nil
+}
+
+// patterns returns every compiled pattern once.
+func (c *Classifier) patterns() []*pattern {
+	seen := make([]bool, c.npatterns)
+	var out []*pattern
+	for _, ps := range c.index {
+		for _, p := range ps {
+			if !seen[p.id] {
+				seen[p.id] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 // Lexicon returns the lexicon the classifier was built from.

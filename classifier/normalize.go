@@ -377,6 +377,9 @@ type substitution struct {
 // longest first.
 type substitutions struct {
 	byFirst map[rune][]substitution
+	// forms are the lexicon's words, for segmentation (see forms); nil
+	// while the lexicon's own phrases are compiled.
+	forms *forms
 }
 
 func newSubstitutions(pairs [][2]string) *substitutions {

@@ -36,6 +36,9 @@ type element struct {
 	// homophones that are other words (孩児).
 	known    bool
 	function bool // a particle or auxiliary
+	// content is set for a word of its own: not a particle, auxiliary,
+	// suffix or dependent word (させ, てる, さん).
+	content bool
 	// caseParticle is set for a case particle (が, を, に, で, ...).
 	caseParticle bool
 	noun         bool
@@ -126,12 +129,12 @@ func (p *pattern) closes(toks []token, end int) bool {
 	switch {
 	case p.mood == moodQuestion:
 		return !t.function || strings.Contains(t.pos, "終助詞")
-	case anyIn(requestVerbs, t.keys):
-		return true // 対応してもらえないなら asks, if conditionally
+	case anyIn(requestVerbs, t.keys) || followedBy(toks, end-1, "いただ"):
+		return true // 対応してもらえないなら asks, if conditionally; い|ただけ is いただけ
 	}
-	// て: a concession (しても), a topic (しては) or a denied state
-	// (残していない) is not the request.
-	return t.surface != "も" && t.surface != "は" && !negated(toks, end)
+	// て: a concession (しても), a topic (しては), a state (している) or a
+	// denied one (残していない) is not the request.
+	return t.surface != "も" && t.surface != "は" && !strings.HasPrefix(t.pos, "動詞,非自立") && !negated(toks, end)
 }
 
 // compileSuffixes are endings a pattern is also compiled with. kagome may
@@ -223,6 +226,7 @@ func (a *Analyzer) words(part, suffix string, subs *substitutions) ([]element, b
 		}
 		e := element{keys: t.keys, imperative: t.imperative, optional: t.particle, surface: t.surface,
 			spelling: t.reading, kana: t.kana, known: t.cached, function: t.function, noun: t.noun,
+			content:      !t.function && !strings.Contains(t.pos, "非自立") && !strings.Contains(t.pos, "接尾"),
 			caseParticle: strings.HasPrefix(t.pos, "助詞,格助詞") && t.surface != "の"}
 		for _, k := range t.keys {
 			// Short readings are mostly homophones (轢く and 引く are both
@@ -318,6 +322,8 @@ func (e *element) matches(t *token) bool {
 	}
 	switch {
 	case mood && (anyIn(e.keys, t.keys) || anyIn(e.keys, t.plain)):
+		return true
+	case t.byReading && t.reading == e.spelling:
 		return true
 	case !t.kana:
 		return mood && e.kana && e.known && e.noun && t.noun && contains(e.keys, t.reading)

@@ -1,0 +1,160 @@
+package classifier
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ikawaha/kagome/v2/tokenizer"
+)
+
+// Lexicon-aware segmentation. The IPA dictionary does not know the words
+// abusive customers use, nor new slang an analyst adds, and it shreds them:
+// ぴよぴよもぐらです and シネカス become one unknown word, お前ら全員死ね ends in
+// 死|ね, むのう in hiragana falls apart letter by letter. The lexicon knows
+// these words, so the analyser reads the tokens again against the forms of
+// the lexicon's words: how each is written and how it reads.
+
+// forms are the words of a lexicon that the dictionary is most likely to
+// shred, folded (katakana as hiragana), of two runes or more: commands
+// (死ね, 消えろ, as written and as read), words written in kana (カス, バカ)
+// and words the dictionary does not know at all (ぴよぴよもぐら). Other
+// words compile as the dictionary reads them, so messages that read them
+// so already match.
+type forms struct {
+	set map[string]bool
+	// longest is the rune length of the longest form.
+	longest int
+}
+
+// newForms collects the forms of pats' words.
+func newForms(pats []*pattern) *forms {
+	f := &forms{set: map[string]bool{}}
+	add := func(s string) {
+		if n := utf8.RuneCountInString(s); n >= 2 {
+			f.set[s] = true
+			f.longest = max(f.longest, n)
+		}
+	}
+	for _, p := range pats {
+		for i := range p.elems {
+			e := &p.elems[i]
+			if e.gap || e.class != "" || !e.content || !(e.imperative || e.kana || !e.known) {
+				continue
+			}
+			add(fold(e.surface))
+			add(e.spelling)
+		}
+	}
+	return f
+}
+
+// cutUnknown marks in t a word break inside each unknown word of toks that
+// begins or ends with a form, longest first, and reports whether it marked
+// any: the sentence must then be tokenised again.
+func (f *forms) cutUnknown(t *normText, toks []token) bool {
+	if f == nil {
+		return false
+	}
+	cut := false
+	for i := range toks {
+		k := &toks[i]
+		n := k.end - k.start
+		if k.lexical.cached || n < 3 || !isJapanese(t.runes[k.start]) {
+			continue
+		}
+		folded := []rune(fold(k.surface))
+		for l := min(n-1, f.longest); l >= 2; l-- {
+			if f.set[string(folded[:l])] {
+				t.breakAt(k.start + l)
+				cut = true
+				break
+			}
+			if f.set[string(folded[n-l:])] {
+				t.breakAt(k.end - l)
+				cut = true
+				break
+			}
+		}
+	}
+	return cut
+}
+
+// maxJoin is how many tokens joinSplit reads as one word at most.
+const maxJoin = 4
+
+// joinSplit reads again toks[from:], one sentence's tokens: a run of
+// tokens the tokenizer cut too finely, which spells or reads as a form
+// (死|ね, む|の|う, 無|脳), becomes one token. A run is suspect when each
+// of its tokens is one letter, or one is unknown; it never starts with a
+// particle or auxiliary (楽しいし|ね is no 死ね).
+func (a *Analyzer) joinSplit(toks []token, from int, f *forms) []token {
+	if f == nil {
+		return toks
+	}
+	for i := from; i < len(toks); i++ {
+		if p := toks[i].pos; toks[i].function || strings.Contains(p, "接尾") || strings.Contains(p, "非自立") {
+			continue // a word starts with a word of its own: not さ|れ|ず
+		}
+		for j := min(len(toks), i+maxJoin); j >= i+2; j-- {
+			if !suspectRun(toks[i:j]) {
+				continue
+			}
+			if t, ok := a.asForm(toks[i:j], f); ok {
+				toks[i] = t
+				toks = append(toks[:i+1], toks[j:]...)
+				break
+			}
+		}
+	}
+	return toks
+}
+
+// suspectRun reports whether run is contiguous, in one sentence, and cut
+// suspiciously: one letter a token, or an unknown token among them.
+func suspectRun(run []token) bool {
+	letters, unknown := true, false
+	for k := range run {
+		t := &run[k]
+		if k > 0 && (t.start != run[k-1].end || t.sentence != run[0].sentence || t.quoted != run[0].quoted) {
+			return false
+		}
+		if strings.HasPrefix(t.pos, "記号") || t.pos == "絵文字,*" {
+			return false
+		}
+		if k > 0 && (strings.HasPrefix(t.pos, "助動詞") || t.pos == "助詞,接続助詞" || strings.HasPrefix(t.pos, "動詞,非自立") || strings.HasPrefix(t.pos, "動詞,接尾")) {
+			return false // grammar that goes on from the word before: し|た, い|て
+		}
+		letters = letters && t.end-t.start == 1
+		unknown = unknown || !t.lexical.cached
+	}
+	return letters || unknown
+}
+
+// asForm returns run read as one token, when its spelling or its reading is
+// a form: as the dictionary reads the joined text, if it knows it as one
+// word, or else as a word read as the form.
+func (a *Analyzer) asForm(run []token, f *forms) (token, bool) {
+	var text strings.Builder
+	for k := range run {
+		text.WriteString(run[k].surface)
+	}
+	// By spelling only: kanji split apart read as many words (社|製 reads
+	// as a vulgar word, 歩|も as another), and a dictionary word spelt
+	// with other kanji is that word.
+	form := fold(text.String())
+	if !f.set[form] {
+		return token{}, false
+	}
+	t := run[0]
+	t.surface, t.end = text.String(), run[len(run)-1].end
+	if ks := a.tok.Tokenize(t.surface); len(ks) == 1 && ks[0].Class == tokenizer.KNOWN {
+		t.lexical = a.lexicalOf(ks[0])
+	} else {
+		l := &lexical{pos: "名詞,一般", form: "*", keys: []string{form}, spelling: form, reading: form,
+			kana: allKana(t.surface), noun: true, byReading: true}
+		l.sig = tokenSignature(l, l.keys)
+		t.lexical = l
+	}
+	t.keys, t.imperative, t.prohibitive = t.lexical.keys, t.lexical.imperative, false
+	return t, true
+}

@@ -87,10 +87,13 @@ type token struct {
 	// prohibitive is set on a verb in its plain form followed by the
 	// sentence-final な of prohibition (逆らうな, 連絡してくるな).
 	prohibitive bool
-	quoted      bool // inside 「」, 『』, “” or ""
-	start       int  // rune offsets in the normalised text
-	end         int
-	sentence    int // index of the sentence the token belongs to
+	// commandEnd is set on the tokens that end a command (て|しまえ, とけ):
+	// a pattern leaves them out, so that any ending matches.
+	commandEnd bool
+	quoted     bool // inside 「」, 『』, “” or ""
+	start      int  // rune offsets in the normalised text
+	end        int
+	sentence   int // index of the sentence the token belongs to
 }
 
 // hasKey reports whether any of t's keys is k.
@@ -428,6 +431,24 @@ func (a *Analyzer) reread(toks []token) {
 			t.prohibitive = true // 逆らうな, 連絡してくるな
 			continue
 		}
+		if n := commandEnding(toks, i); n > 0 {
+			// 消えてしまえ, 消えちまえ, 待っとけ, 待ってろ: one command, whatever
+			// the ending; the ending is marked so that patterns leave it
+			// out and every ending matches every other.
+			t.imperative = true
+			for k := i + 1; k <= i+n; k++ {
+				toks[k].commandEnd = true
+			}
+			continue
+		}
+		if t.pos == "動詞,自立" && t.form == "未然ウ接続" && strings.HasSuffix(t.surface, "よ") && !followedBy(toks, i, "う") {
+			// 死ねよ read as the volitional of 死ねる: the command 死ね and よ.
+			if godan, ok := potentialToGodan(t.keys[0]); ok && a.isVerb(godan) {
+				t.keys = append(slices.Clip(t.keys), godan)
+				t.imperative = true
+			}
+			continue
+		}
 		if !strings.HasPrefix(t.pos, "動詞") || t.form != "連用形" {
 			continue
 		}
@@ -436,7 +457,7 @@ func (a *Analyzer) reread(toks []token) {
 			continue
 		}
 		// Only an independent verb: 〜てくれ is the auxiliary くれる, never 来る.
-		if godan, ok := potentialToGodan(t.keys[0]); ok && t.pos == "動詞,自立" && endsPhrase(toks, i) && a.isVerb(godan) {
+		if godan, ok := potentialToGodan(t.keys[0]); ok && t.pos == "動詞,自立" && (endsPhrase(toks, i) || followsCommand(toks, i)) && a.isVerb(godan) {
 			t.keys = append(slices.Clip(t.keys), godan) // keys are shared: copy
 
 			t.imperative = true
@@ -458,6 +479,51 @@ func exclaims(toks []token, i int) bool {
 		}
 	}
 	return false
+}
+
+// commandEndings are the dependent verbs that end a command on a verb's
+// て-form or stem: しまえ, ちまえ, とけ, ておけ, てろ.
+var commandEndings = []string{"しまう", "ちまう", "とく", "おく", "てる", "いる", "じまう", "どく"}
+
+// commandEnding returns how many tokens after verb i end it as a command
+// (て|しまえ, ちまえ, とけ, て|ろ), or 0.
+func commandEnding(toks []token, i int) int {
+	t := &toks[i]
+	if !strings.HasPrefix(t.pos, "動詞,自立") || !strings.HasPrefix(t.form, "連用") {
+		return 0
+	}
+	j := i + 1
+	if j < len(toks) && toks[j].sentence == t.sentence && (toks[j].surface == "て" || toks[j].surface == "で") {
+		j++
+	}
+	if j >= len(toks) || toks[j].sentence != t.sentence {
+		return 0
+	}
+	n := &toks[j]
+	switch {
+	case strings.HasPrefix(n.pos, "動詞,非自立") && n.imperative && anyIn(commandEndings, n.keys):
+		return j - i
+	case n.surface == "ろ" && j == i+2 && endsPhrase(toks, j): // 待っ|て|ろ at the end of text
+		return j - i
+	}
+	return 0
+}
+
+// followsCommand reports whether what comes after verb i can only come
+// after a command, not after the stem of a potential verb: a noun or a
+// prefix (返せクソが, 死ねw), or a quoting particle (返せっつってんだ).
+func followsCommand(toks []token, i int) bool {
+	if i+1 >= len(toks) || toks[i+1].sentence != toks[i].sentence {
+		return false
+	}
+	n := &toks[i+1]
+	switch {
+	case strings.HasPrefix(n.pos, "接頭詞"), n.pos == "名詞,固有名詞", n.pos == "名詞,代名詞":
+		return true
+	case n.noun && !strings.Contains(n.pos, "接尾") && !strings.Contains(n.pos, "非自立"):
+		return true
+	}
+	return n.surface == "っ" || n.surface == "って" || n.surface == "つって" || strings.HasPrefix(n.surface, "よお")
 }
 
 // continuesVerb reports a token that cannot follow a command, so that a

@@ -185,7 +185,9 @@ func isSeparator(r rune) bool {
 	case ' ', '　', '.', '・', '·', '_', '*', '/', '\t', '-', '+', '|', '｜', '‐', '−':
 		return true
 	}
-	return unicode.Is(unicode.Cf, r) // zero-width space, joiners, direction marks
+	// Zero-width space, joiners, direction marks; NUL and other control
+	// characters but the line ends.
+	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Cc, r) && r != '\n' && r != '\r'
 }
 
 // dropSeparators removes separators customers put inside Japanese words.
@@ -442,11 +444,14 @@ func (s *substitutions) apply(t, buf *normText) *normText {
 	return out
 }
 
-// wordEdges reports whether a substitution whose from starts or ends with a
-// Latin letter sits on word boundaries at rs[i:j]: shine, never sunshine.
+// wordEdges reports whether a substitution whose from starts with a digit,
+// or starts or ends with a Latin letter, sits on word boundaries at rs[i:j]: shine, never sunshine.
 func wordEdges(rs []rune, i, j int, from []rune) bool {
 	if isLatin(from[0]) && i > 0 && isLatin(rs[i-1]) {
 		return false
+	}
+	if unicode.IsDigit(from[0]) && i > 0 && (unicode.IsDigit(rs[i-1]) || isLatin(rs[i-1]) || isKatakana(rs[i-1])) {
+		return false // a digit that ends a number or a label (サイズ4ね, a4ね) is no letter
 	}
 	if !isLatin(from[len(from)-1]) {
 		return true

@@ -221,6 +221,14 @@ func (a *Analyzer) words(part, suffix string, subs *substitutions) ([]element, b
 	}
 	var els []element
 	for _, t := range toks {
+		if t.commandEnd {
+			// A command's ending stands for any ending (待ってろ, 待っとけ):
+			// the verb keeps its mood, and its bare stem spells nothing.
+			if n := len(els); n > 0 {
+				els[n-1].spelling = ""
+			}
+			continue
+		}
 		if strings.HasPrefix(t.pos, "記号") {
 			continue // punctuation in a pattern is decoration
 		}
@@ -330,7 +338,7 @@ func (e *element) matches(t *token) bool {
 	case mood && anyIn(e.readings, t.keys):
 		return true
 	}
-	return t.spelling == e.spelling
+	return e.spelling != "" && t.spelling == e.spelling
 }
 
 func contains(l []string, s string) bool {
@@ -412,6 +420,9 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, b
 		return j, true
 	}
 	e := &p.elems[pe]
+	for !e.gap && j < len(toks) && toks[j].commandEnd {
+		j++ // the ending of a command the pattern ends before (見|てろ|よ for 見てろよ)
+	}
 	at := func(k int) bool { return k < len(toks) && toks[k].sentence == sentence && e.matches(&toks[k]) }
 	switch {
 	case e.gap:

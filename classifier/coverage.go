@@ -170,10 +170,11 @@ func (f CoverageFinding) Message() string {
 
 // Findings lists, sorted by file and line, the entries that never fire or
 // fire once and, of entries that fire, the phrases that never do and (when
-// the entry fires on more than one message) those that fire once. The
-// phrases of an entry that never fires, or fires once, are not listed on
-// their own: the entry's finding covers them. Neither are those of an
-// entry with one phrase. Report's counts include every phrase.
+// the entry fires on more than one message) those that fire once. What the
+// entry's own finding says is not repeated for its phrases: those of an
+// entry that never fires, those that fire on the one message of an entry
+// that fires once, and the phrase of an entry that has one. Report's
+// counts include every phrase.
 func (rep CoverageReport) Findings() []CoverageFinding {
 	var out []CoverageFinding
 	for _, ec := range rep.Entries {
@@ -290,11 +291,13 @@ func (e *UnknownEntryError) Error() string {
 const maxClose = 5
 
 // closeEntries returns the entry names nearest to name: those that contain
-// it or that it contains, then those within a few edits.
+// it or that it contains, then those within n/2 edits of its n letters,
+// each group by edits.
 func closeEntries(lex *lexicon.Set, name string) []string {
 	type cand struct {
-		name string
-		dist int
+		name      string
+		contained bool // one holds the other
+		dist      int
 	}
 	var cs []cand
 	seen := map[string]bool{}
@@ -304,15 +307,18 @@ func closeEntries(lex *lexicon.Set, name string) []string {
 			continue
 		}
 		seen[e.Pattern] = true
-		d := editDistance([]rune(name), []rune(e.Pattern))
-		if name != "" && (strings.Contains(e.Pattern, name) || strings.Contains(name, e.Pattern)) {
-			d = 0
-		}
-		if d <= max(1, n/2) {
-			cs = append(cs, cand{e.Pattern, d})
+		c := cand{e.Pattern, name != "" && (strings.Contains(e.Pattern, name) || strings.Contains(name, e.Pattern)),
+			editDistance([]rune(name), []rune(e.Pattern))}
+		if c.contained || c.dist <= n/2 {
+			cs = append(cs, c)
 		}
 	}
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].dist < cs[j].dist })
+	sort.SliceStable(cs, func(i, j int) bool {
+		if cs[i].contained != cs[j].contained {
+			return cs[i].contained
+		}
+		return cs[i].dist < cs[j].dist
+	})
 	var out []string
 	for _, c := range cs[:min(len(cs), maxClose)] {
 		out = append(out, c.name)

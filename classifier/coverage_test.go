@@ -31,24 +31,15 @@ entries:
     variants: [殺してやる]
 `
 
-func newCoverageClassifier(t *testing.T, files map[string]string) *Classifier {
-	t.Helper()
-	fsys := fstest.MapFS{}
-	for name, data := range files {
-		fsys[name] = &fstest.MapFile{Data: []byte(data)}
-	}
-	lex, err := lexicon.Load(fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := New(lex, Options{Analyzer: sharedAnalyzer(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func TestCoverage(t *testing.T) {
+	// abuseNever are the findings when no abuse entry fires.
+	abuseNever := func() []string {
+		return []string{
+			`abuse.yaml:3: abuse entry "バカ" never fires on the corpus`,
+			`abuse.yaml:6: abuse entry "クズ" never fires on the corpus`,
+			`abuse.yaml:8: abuse entry "役立たず" never fires on the corpus`,
+		}
+	}
 	tests := []struct {
 		name     string
 		messages []string
@@ -83,27 +74,17 @@ func TestCoverage(t *testing.T) {
 		{
 			name:     "a pattern that only matches where its longer variant wins the words never fires",
 			messages: []string{"お前を殺してやる", "絶対に殺してやる"},
-			findings: []string{
-				`abuse.yaml:3: abuse entry "バカ" never fires on the corpus`,
-				`abuse.yaml:6: abuse entry "クズ" never fires on the corpus`,
-				`abuse.yaml:8: abuse entry "役立たず" never fires on the corpus`,
-				`threat.yaml:3: threat entry "殺す" phrase "殺す" never fires on the corpus`,
-			},
-			counts: [4]int{3, 0, 5, 0},
+			findings: append(abuseNever(), `threat.yaml:3: threat entry "殺す" phrase "殺す" never fires on the corpus`),
+			counts:   [4]int{3, 0, 5, 0},
 		},
 		{
 			name:     "a phrase counts a message once however often it matches there",
 			messages: []string{"殺す殺す殺す", "殺すぞ、殺してやる"},
-			findings: []string{
-				`abuse.yaml:3: abuse entry "バカ" never fires on the corpus`,
-				`abuse.yaml:6: abuse entry "クズ" never fires on the corpus`,
-				`abuse.yaml:8: abuse entry "役立たず" never fires on the corpus`,
-				`threat.yaml:3: threat entry "殺す" phrase "殺してやる" fires on one message only, corpus.jsonl:2 (id m2)`,
-			},
-			counts: [4]int{3, 0, 4, 1},
+			findings: append(abuseNever(), `threat.yaml:3: threat entry "殺す" phrase "殺してやる" fires on one message only, corpus.jsonl:2 (id m2)`),
+			counts:   [4]int{3, 0, 4, 1},
 		},
 	}
-	c := newCoverageClassifier(t, map[string]string{"abuse.yaml": coverageLexicon, "threat.yaml": coverageThreats})
+	c := newTest(t, map[string]string{"abuse.yaml": coverageLexicon, "threat.yaml": coverageThreats}, Options{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cv := NewCoverage(c)
@@ -137,10 +118,10 @@ func TestCoverage(t *testing.T) {
 }
 
 func TestCoverageAllowedMatchDoesNotFire(t *testing.T) {
-	c := newCoverageClassifier(t, map[string]string{
+	c := newTest(t, map[string]string{
 		"abuse.yaml": "category: abuse\nentries:\n  - pattern: バカ\n    weight: 0.9\n",
 		"allow.yaml": "allow:\n  - バカにされた\n",
-	})
+	}, Options{})
 	cv := NewCoverage(c)
 	if _, err := cv.Add("店員にバカにされた", CorpusLine{File: "c", Line: 1}); err != nil {
 		t.Fatal(err)
@@ -151,7 +132,7 @@ func TestCoverageAllowedMatchDoesNotFire(t *testing.T) {
 }
 
 func TestCoverageRefusedTextIsNotCounted(t *testing.T) {
-	c := newCoverageClassifier(t, map[string]string{"abuse.yaml": coverageLexicon})
+	c := newTest(t, map[string]string{"abuse.yaml": coverageLexicon}, Options{})
 	cv := NewCoverage(c)
 	if _, err := cv.Add("  ", CorpusLine{File: "c", Line: 1}); !errors.Is(err, ErrEmptyText) {
 		t.Errorf("err = %v, want ErrEmptyText", err)

@@ -78,6 +78,18 @@ eval: build
 	python3 ../shared/eval/score.py $(PROBES5) $(BIN)/probes5.pred \
 		--min-macro-f1 0.85 --min-harass-recall 0.85 --max-false-harass 0.01
 
+# Informational: which entries and phrases of the default lexicon never
+# fire, or fire on one message, over the dev corpora and the probe sets.
+# Every finding goes to $(BIN)/coverage.txt; the summary line is printed.
+# Findings never fail it; a lint problem or a bad corpus line does.
+DEV2_CORPUS ?= ../shared/eval/dev2.jsonl
+.PHONY: coverage
+coverage: build
+	$(BIN)/kasuhara lexicon lint --coverage $(DEV_CORPUS) $(DEV2_CORPUS) \
+		$(PROBES) $(PROBES2) $(PROBES3) $(PROBES4) $(PROBES5) > $(BIN)/coverage.txt
+	@tail -n 1 $(BIN)/coverage.txt
+	@echo "findings: $(BIN)/coverage.txt"
+
 # Runs each fuzz target for FUZZTIME (go test allows one target per run): a
 # count of executions, since a duration can fail a clean run with "context
 # deadline exceeded" in Go 1.26 (golang/go#75804).

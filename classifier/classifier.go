@@ -167,6 +167,9 @@ type Classifier struct {
 	subs    *substitutions
 	// npatterns counts compiled patterns, variants and allow phrases.
 	npatterns int
+	// phraseOf is, by pattern id, the index in its entry's Phrases() of
+	// the phrase it was compiled from (-1 for an allow phrase).
+	phraseOf []int
 	// scratch holds *scratch: per-call buffers sized by the lexicon,
 	// reused so that a call allocates little.
 	scratch sync.Pool
@@ -246,7 +249,7 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 	c := &Classifier{lex: lex, an: opts.Analyzer, opts: opts, index: map[string][]*pattern{}, entries: lex.Entries,
 		subs: newSubstitutions(pairs)}
 	var errs []error
-	add := func(phrase string, owner int, pos lexicon.Position) {
+	add := func(phrase string, owner, nth int, pos lexicon.Position) {
 		ps, err := c.an.compile(phrase, owner, c.subs)
 		if err != nil {
 			errs = append(errs, &lexicon.Error{Pos: pos, Msg: err.Error()})
@@ -255,6 +258,7 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 		for _, p := range ps {
 			p.id = c.npatterns
 			c.npatterns++
+			c.phraseOf = append(c.phraseOf, nth)
 			seen := map[string]bool{}
 			for _, k := range p.elems[0].lookups() {
 				if !seen[k] {
@@ -265,12 +269,12 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 		}
 	}
 	for i, e := range lex.Entries {
-		for _, ph := range e.Phrases() {
-			add(ph, i, e.Pos)
+		for j, ph := range e.Phrases() {
+			add(ph, i, j, e.Pos)
 		}
 	}
 	for _, a := range lex.Allow {
-		add(a.Phrase, -1, a.Pos)
+		add(a.Phrase, -1, -1, a.Pos)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -332,6 +336,7 @@ func (c *Classifier) Classify(text string) (Result, error) {
 // hit is a match in token coordinates before it is reported.
 type hit struct {
 	entry      int
+	pat        int // id of the pattern that matched
 	start, end int // token indexes, half-open
 	weight     float64
 	mods       []Modifier
@@ -340,8 +345,14 @@ type hit struct {
 // classify labels text. The analysis it returns is only for Explain, which
 // passes keep: otherwise its tokens go back to the pool for the next call.
 func (c *Classifier) classify(text string, keep bool) (Result, *analysis, error) {
+	r, an, _, err := c.classifyHits(text, keep)
+	return r, an, err
+}
+
+// classifyHits is classify that also returns the hits the result reports.
+func (c *Classifier) classifyHits(text string, keep bool) (Result, *analysis, []hit, error) {
 	if err := c.Validate(text); err != nil {
-		return Result{}, nil, err
+		return Result{}, nil, nil, err
 	}
 	sc := c.getScratch()
 	var buf *buffers
@@ -356,7 +367,7 @@ func (c *Classifier) classify(text string, keep bool) (Result, *analysis, error)
 		sc.tokens = an.tokens[:0]
 	}
 	c.putScratch(sc, len(an.tokens))
-	return r, an, nil
+	return r, an, hits, nil
 }
 
 // candidates are the patterns whose first word a token described by l may
@@ -431,7 +442,7 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 			if !ok {
 				continue
 			}
-			h := hit{entry: p.owner, start: i, end: end}
+			h := hit{entry: p.owner, pat: p.id, start: i, end: end}
 			if p.owner < 0 {
 				allowed = append(allowed, h)
 				continue

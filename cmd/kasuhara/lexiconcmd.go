@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +12,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/kasuhara/kasuhara/classifier"
 	"github.com/kasuhara/kasuhara/lexicon"
@@ -18,7 +22,7 @@ import (
 // lexiconCommands are the subcommands of kasuhara lexicon.
 var lexiconCommands = []command{
 	{"dump", "write the embedded default lexicon's files into a directory, the start of a custom lexicon", runLexiconDump},
-	{"lint", "check a lexicon: what loading checks, and what needs the tokenizer; non-zero exit on any problem", runLexiconLint},
+	{"lint", "check a lexicon: what loading checks, and what needs the tokenizer; non-zero exit on any problem; --coverage: what never fires on a corpus; --forms: what an entry matches", runLexiconLint},
 	{"diff", "which messages of a corpus change label between two lexicons, and because of which entries", runLexiconDiff},
 }
 
@@ -132,6 +136,8 @@ type lintReport struct {
 	Errors  []lintErrorJSON `json:"errors"`
 	Entries int             `json:"entries"`
 	Version string          `json:"version"`
+	// Coverage is set by --coverage.
+	Coverage *coverageJSON `json:"coverage,omitempty"`
 }
 
 type lintErrorJSON struct {
@@ -141,19 +147,52 @@ type lintErrorJSON struct {
 }
 
 func runLexiconLint(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lexicon lint", "[--lexicon DIR] [--json]", stderr)
+	fs := newFlagSet("lexicon lint", "[--lexicon DIR] [--json] [--coverage CORPUS.jsonl... | --forms ENTRY]", stderr)
 	var cf classifierFlags
 	cf.register(fs)
-	asJSON := fs.Bool("json", false, `print one JSON object {"ok", "errors": [{"file", "line", "message"}], "entries", "version"}`)
+	asJSON := fs.Bool("json", false, `print one JSON object {"ok", "errors": [{"file", "line", "message"}], "entries", "version"}, with "coverage" under --coverage; under --forms, the forms`)
+	coverage := fs.Bool("coverage", false, "also classify every message of the JSON Lines corpora given as arguments (after the flags) and list entries and phrases that never fire or fire on one message; advisory: they do not change the exit status")
+	forms := fs.String("forms", "", "list what the entry whose pattern is `ENTRY` matches, compiled pattern by pattern, instead of linting")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := noArgs(fs, stderr); err != nil {
-		return err
+	switch {
+	case *forms != "" && *coverage:
+		fmt.Fprintf(stderr, "%s: --forms and --coverage do not go together\n", fs.Name())
+		fs.Usage()
+		return errUsage
+	case *forms != "":
+		if err := noArgs(fs, stderr); err != nil {
+			return err
+		}
+		return printForms(&cf, *forms, *asJSON, stdout)
+	case *coverage:
+		if err := corpusArgs(fs, stderr); err != nil {
+			return err
+		}
+	default:
+		if err := noArgs(fs, stderr); err != nil {
+			return err
+		}
 	}
+	an, err := classifier.NewAnalyzer()
+	if err != nil {
+		return fmt.Errorf("new analyzer: %w", err)
+	}
+	cf.opts.Analyzer = an
 	rep, err := lintLexicon(&cf)
 	if err != nil {
 		return err
+	}
+	var bad []lintErrorJSON
+	if *coverage && rep.Entries > 0 {
+		if rep.Coverage, bad, err = coverCorpora(&cf, fs.Args()); err != nil {
+			if rep.OK {
+				return err
+			}
+			// The lint problems say why (a phrase that compiles to nothing).
+			fmt.Fprintf(stderr, "%s: no coverage: %v\n", fs.Name(), err)
+		}
 	}
 	if *asJSON {
 		if err := printJSON(stdout, rep); err != nil {
@@ -166,11 +205,238 @@ func runLexiconLint(_ context.Context, args []string, _ io.Reader, stdout, stder
 		if rep.OK {
 			fmt.Fprintf(stdout, "ok: %d entries, lexicon version %s\n", rep.Entries, rep.Version)
 		}
+		if rep.Coverage != nil {
+			writeCoverage(stdout, stderr, rep.Coverage)
+		}
 	}
 	if !rep.OK {
 		return fmt.Errorf("%w: %d in %s", errLintFailed, len(rep.Errors), lexiconName(cf.lexiconDir))
 	}
+	if len(bad) > 0 {
+		return fmt.Errorf("coverage: %d bad corpus lines", len(bad))
+	}
 	return nil
+}
+
+// corpusArgs reports a usage error when --coverage has no corpus, or when
+// a flag follows the corpora (the flag package stops at the first).
+func corpusArgs(fs *flag.FlagSet, stderr io.Writer) error {
+	msg := ""
+	switch {
+	case fs.NArg() == 0:
+		msg = "--coverage needs at least one corpus file"
+	default:
+		for _, a := range fs.Args() {
+			if strings.HasPrefix(a, "-") {
+				msg = fmt.Sprintf("flag %q after the corpora; put flags first", a)
+				break
+			}
+		}
+	}
+	if msg == "" {
+		return nil
+	}
+	fmt.Fprintf(stderr, "%s: %s\n", fs.Name(), msg)
+	fs.Usage()
+	return errUsage
+}
+
+// coverageJSON is what --coverage adds to lint's report. Findings are in
+// lexicon coordinates; bad lines in corpus ones. No message text is kept.
+type coverageJSON struct {
+	Corpora      []string              `json:"corpora"`
+	Messages     int                   `json:"messages"`
+	BadLines     []lintErrorJSON       `json:"bad_lines"`
+	Entries      int                   `json:"entries"`
+	EntriesNever int                   `json:"entries_never"`
+	EntriesOnce  int                   `json:"entries_once"`
+	Phrases      int                   `json:"phrases"`
+	PhrasesNever int                   `json:"phrases_never"`
+	PhrasesOnce  int                   `json:"phrases_once"`
+	Findings     []coverageFindingJSON `json:"findings"`
+	summary      string
+}
+
+type coverageFindingJSON struct {
+	lintErrorJSON
+	Category string `json:"category"`
+	Entry    string `json:"entry"`
+	Phrase   string `json:"phrase,omitempty"` // "" when about the entry
+	// Messages is 0 or 1; Once names the one message.
+	Messages int                    `json:"messages"`
+	Once     *classifier.CorpusLine `json:"once,omitempty"`
+}
+
+// coverCorpora classifies every message of the corpora with --lexicon and
+// reports what fired. Bad lines are reported and skipped; a corpus that
+// cannot be read stops it.
+func coverCorpora(cf *classifierFlags, paths []string) (*coverageJSON, []lintErrorJSON, error) {
+	c, err := cf.build(cf.opts.Analyzer)
+	if err != nil {
+		return nil, nil, fmt.Errorf("coverage: %w", err)
+	}
+	cv := classifier.NewCoverage(c)
+	out := &coverageJSON{Corpora: paths, BadLines: []lintErrorJSON{}, Findings: []coverageFindingJSON{}}
+	for _, p := range paths {
+		if err := coverCorpus(cv, c.Options().MaxTextBytes, p, &out.BadLines); err != nil {
+			return nil, nil, err
+		}
+	}
+	rep := cv.Report()
+	out.Messages, out.Entries, out.Phrases = rep.Messages, len(rep.Entries), rep.Phrases
+	out.EntriesNever, out.EntriesOnce, out.PhrasesNever, out.PhrasesOnce = rep.EntriesNever, rep.EntriesOnce, rep.PhrasesNever, rep.PhrasesOnce
+	out.summary = rep.Summary()
+	for _, f := range rep.Findings() {
+		fj := coverageFindingJSON{
+			lintErrorJSON: lintErrorJSON{lexiconFile(cf, f.Pos.File), f.Pos.Line, f.Message()},
+			Category:      string(f.Category), Entry: f.Entry, Phrase: f.Phrase, Messages: f.Messages,
+		}
+		if f.Messages == 1 {
+			fj.Once = &f.First
+		}
+		out.Findings = append(out.Findings, fj)
+	}
+	return out, out.BadLines, nil
+}
+
+// coverCorpus adds each message of the JSON Lines file at path to cv,
+// appending its bad lines to bad.
+func coverCorpus(cv *classifier.Coverage, maxText int, path string, bad *[]lintErrorJSON) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("coverage: %w", err)
+	}
+	defer f.Close()
+	lines := newLineReader(f, 6*maxText+4096) // as readCorpus: text may be all \uXXXX
+	for n := 1; ; n++ {
+		line, err := lines.next()
+		if err == io.EOF {
+			return nil
+		}
+		if tl := (*lineTooLongError)(nil); errors.As(err, &tl) {
+			*bad = append(*bad, lintErrorJSON{path, n, tl.Error()})
+			continue
+		} else if err != nil {
+			return fmt.Errorf("coverage: read %s: %w", path, err)
+		}
+		id, text, msg := corpusText(line)
+		if msg == "" && text == nil {
+			continue // blank
+		}
+		if msg == "" {
+			if _, err := cv.Add(*text, classifier.CorpusLine{File: path, Line: n, ID: id}); err != nil {
+				msg = "text: " + err.Error()
+			}
+		}
+		if msg != "" {
+			*bad = append(*bad, lintErrorJSON{path, n, msg})
+		}
+	}
+}
+
+// corpusText reads a corpus line's id and text. A blank line gives a nil
+// text and no message; a bad one a message that never quotes the line.
+func corpusText(line []byte) (id string, text *string, msg string) {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 {
+		return "", nil, ""
+	}
+	if !utf8.Valid(line) {
+		return "", nil, "line is not valid UTF-8"
+	}
+	var in struct {
+		ID   json.RawMessage `json:"id"`
+		Text *string         `json:"text"`
+	}
+	if err := json.Unmarshal(line, &in); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return "", nil, fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+		}
+		return "", nil, "invalid JSON: want an object with a string \"text\""
+	}
+	if in.ID != nil {
+		id = idString(in.ID)
+	}
+	if in.Text == nil {
+		return id, nil, `missing "text"`
+	}
+	return id, in.Text, ""
+}
+
+// writeCoverage prints the findings as lint prints its problems, then the
+// summary; bad corpus lines go to stderr.
+func writeCoverage(stdout, stderr io.Writer, cov *coverageJSON) {
+	for _, f := range cov.Findings {
+		fmt.Fprintf(stdout, "%s:%d: %s\n", f.File, f.Line, f.Message)
+	}
+	for _, b := range cov.BadLines {
+		fmt.Fprintf(stderr, "%s:%d: %s\n", b.File, b.Line, b.Message)
+	}
+	fmt.Fprintf(stdout, "%s; %d corpus files, %d bad lines\n", cov.summary, len(cov.Corpora), len(cov.BadLines))
+}
+
+// printForms prints what an entry matches: per phrase, each compiled
+// pattern on a line.
+func printForms(cf *classifierFlags, entry string, asJSON bool, stdout io.Writer) error {
+	lex, err := cf.loadLexicon()
+	if err != nil {
+		return err
+	}
+	forms, err := classifier.FormsOf(lex, entry, cf.opts)
+	if err != nil {
+		return fmt.Errorf("forms: %w", err)
+	}
+	if asJSON {
+		out := make([]formsJSON, len(forms))
+		for i, f := range forms {
+			out[i] = formsJSON{File: lexiconFile(cf, f.Pos.File), Line: f.Pos.Line, Category: string(f.Category), Entry: f.Entry, Weight: f.Weight, Phrases: []phraseFormsJSON{}}
+			for _, p := range f.Phrases {
+				out[i].Phrases = append(out[i].Phrases, phraseFormsJSON{Phrase: p.Phrase, Patterns: append([]string{}, p.Patterns...), Error: p.Err})
+			}
+		}
+		return printJSON(stdout, out)
+	}
+	bw := bufio.NewWriter(stdout)
+	for _, f := range forms {
+		fmt.Fprintf(bw, "%s:%d: %s entry %q, weight %.2f, %d phrases\n", lexiconFile(cf, f.Pos.File), f.Pos.Line, f.Category, f.Entry, f.Weight, len(f.Phrases))
+		for _, p := range f.Phrases {
+			if p.Err != "" {
+				fmt.Fprintf(bw, "  %q: compiles to nothing: %s\n", p.Phrase, p.Err)
+			}
+			for i, pat := range p.Patterns {
+				n := ""
+				if len(p.Patterns) > 1 {
+					n = fmt.Sprintf(" (%d/%d)", i+1, len(p.Patterns))
+				}
+				fmt.Fprintf(bw, "  %q%s: %s\n", p.Phrase, n, pat)
+			}
+		}
+	}
+	return bw.Flush()
+}
+
+type formsJSON struct {
+	File     string            `json:"file"`
+	Line     int               `json:"line"`
+	Category string            `json:"category"`
+	Entry    string            `json:"entry"`
+	Weight   float64           `json:"weight"`
+	Phrases  []phraseFormsJSON `json:"phrases"`
+}
+
+type phraseFormsJSON struct {
+	Phrase   string   `json:"phrase"`
+	Patterns []string `json:"patterns"` // one line each, element by element
+	Error    string   `json:"error,omitempty"`
+}
+
+// lexiconFile is a lexicon file's path as lint prints it.
+func lexiconFile(cf *classifierFlags, file string) string {
+	if cf.lexiconDir != "" {
+		return filepath.Join(cf.lexiconDir, file)
+	}
+	return file
 }
 
 // lintLexicon loads and lints --lexicon. Problems in the files are in the
@@ -178,11 +444,7 @@ func runLexiconLint(_ context.Context, args []string, _ io.Reader, stdout, stder
 func lintLexicon(cf *classifierFlags) (lintReport, error) {
 	rep := lintReport{Errors: []lintErrorJSON{}}
 	add := func(le *lexicon.Error) {
-		file := le.Pos.File
-		if cf.lexiconDir != "" {
-			file = filepath.Join(cf.lexiconDir, file)
-		}
-		rep.Errors = append(rep.Errors, lintErrorJSON{file, le.Pos.Line, le.Msg})
+		rep.Errors = append(rep.Errors, lintErrorJSON{lexiconFile(cf, le.Pos.File), le.Pos.Line, le.Msg})
 	}
 	lex, err := cf.loadLexicon()
 	if err != nil {

@@ -273,3 +273,178 @@ func TestLexiconDiffDefaultAgainstItself(t *testing.T) {
 			len(got.Changed), got.N, got.OldVersion, got.NewVersion, def.Version)
 	}
 }
+
+func TestLexiconLintCoverage(t *testing.T) {
+	const dir = "testdata/lintcmd/coverage"
+	lex := dir + "/lexicon/abuse.yaml"
+	tests := []struct {
+		name     string
+		corpora  []string
+		findings []string // text lines between the ok line and the summary
+		summary  string
+		bad      []string // stderr lines
+		counts   [5]int   // messages, entries never, once, phrases never, once
+	}{
+		{
+			name:    "findings are advisory: a clean corpus exits zero",
+			corpora: []string{dir + "/clean.jsonl"},
+			findings: []string{
+				lex + `:3: abuse entry "バカ" fires on one message only, ` + dir + `/clean.jsonl:1 (id c1)`,
+				lex + `:3: abuse entry "バカ" phrase "アホ" never fires on the corpus`,
+				lex + `:6: abuse entry "クズ" never fires on the corpus`,
+				lex + `:8: abuse entry "役立たず" fires on one message only, ` + dir + `/clean.jsonl:2 (id 7)`,
+			},
+			summary: "coverage: 2 messages; 3 entries: 1 never fire (33.3%), 2 fire once (66.7%); 4 phrases: 2 never fire (50.0%), 2 fire once (50.0%); 1 corpus files, 0 bad lines",
+			counts:  [5]int{2, 1, 2, 2, 2},
+		},
+		{
+			name:    "bad lines are reported by file and line and the rest still counts",
+			corpora: []string{dir + "/a.jsonl", dir + "/b.jsonl"},
+			findings: []string{
+				lex + `:3: abuse entry "バカ" phrase "アホ" never fires on the corpus`,
+				lex + `:6: abuse entry "クズ" fires on one message only, ` + dir + `/b.jsonl:1 (id b1)`,
+				lex + `:8: abuse entry "役立たず" never fires on the corpus`,
+			},
+			summary: "coverage: 4 messages; 3 entries: 1 never fire (33.3%), 1 fire once (33.3%); 4 phrases: 2 never fire (50.0%), 1 fire once (25.0%); 2 corpus files, 3 bad lines",
+			bad: []string{
+				dir + "/a.jsonl:3: invalid JSON at byte 2",
+				dir + "/b.jsonl:2: text: empty, want some text",
+				dir + `/b.jsonl:3: missing "text"`,
+			},
+			counts: [5]int{4, 1, 1, 2, 1},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"lint", "--lexicon", dir + "/lexicon", "--coverage"}, tt.corpora...)
+			var text, stderr, js bytes.Buffer
+			errText := runLexicon(context.Background(), args, nil, &text, &stderr)
+			jsonArgs := append([]string{"lint", "--lexicon", dir + "/lexicon", "--json", "--coverage"}, tt.corpora...)
+			errJSON := runLexicon(context.Background(), jsonArgs, nil, &js, &bytes.Buffer{})
+			for _, err := range []error{errText, errJSON} {
+				if len(tt.bad) == 0 && err != nil {
+					t.Errorf("err = %v, want nil: coverage findings do not fail lint", err)
+				}
+				if len(tt.bad) > 0 && (err == nil || !strings.Contains(err.Error(), "3 bad corpus lines") || exitCode(err) != 1) {
+					t.Errorf("err = %v, want exit status 1 for 3 bad corpus lines", err)
+				}
+			}
+			lines := strings.Split(strings.TrimSuffix(text.String(), "\n"), "\n")
+			want := append(append([]string{"ok: 3 entries, lexicon version "}, tt.findings...), tt.summary)
+			if len(lines) != len(want) {
+				t.Fatalf("output:\n%s\nwant %d lines:\n%s", text.String(), len(want), strings.Join(want, "\n"))
+			}
+			for i, w := range want {
+				if i == 0 && !strings.HasPrefix(lines[0], w) || i > 0 && lines[i] != w {
+					t.Errorf("line %d = %q, want %q", i+1, lines[i], w)
+				}
+			}
+			gotBad := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if len(tt.bad) == 0 && stderr.Len() > 0 || len(tt.bad) > 0 && strings.Join(gotBad, "\n") != strings.Join(tt.bad, "\n") {
+				t.Errorf("stderr:\n%s\nwant:\n%s", stderr.String(), strings.Join(tt.bad, "\n"))
+			}
+
+			var got lintReport
+			if err := json.Unmarshal(js.Bytes(), &got); err != nil {
+				t.Fatalf("%v in %s", err, js.String())
+			}
+			cov := got.Coverage
+			if cov == nil || !got.OK {
+				t.Fatalf("ok %v, coverage %v; want ok and a coverage report", got.OK, cov)
+			}
+			counts := [5]int{cov.Messages, cov.EntriesNever, cov.EntriesOnce, cov.PhrasesNever, cov.PhrasesOnce}
+			if counts != tt.counts || cov.Entries != 3 || cov.Phrases != 4 || len(cov.Corpora) != len(tt.corpora) || len(cov.BadLines) != len(tt.bad) {
+				t.Errorf("counts %v, %d entries, %d phrases, %d corpora, %d bad lines; want %v, 3, 4, %d, %d",
+					counts, cov.Entries, cov.Phrases, len(cov.Corpora), len(cov.BadLines), tt.counts, len(tt.corpora), len(tt.bad))
+			}
+			if len(cov.Findings) != len(tt.findings) {
+				t.Fatalf("%d findings, want %d", len(cov.Findings), len(tt.findings))
+			}
+			for i, f := range cov.Findings {
+				if line := f.File + ":" + strconv.Itoa(f.Line) + ": " + f.Message; line != tt.findings[i] {
+					t.Errorf("finding %d reads %q, want %q", i, line, tt.findings[i])
+				}
+				if (f.Messages == 1) != (f.Once != nil) || f.Once != nil && !strings.Contains(f.Message, f.Once.String()) {
+					t.Errorf("finding %d: messages %d, once %+v; want the one message named", i, f.Messages, f.Once)
+				}
+			}
+			for _, path := range tt.corpora {
+				data, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, line := range strings.Split(string(data), "\n") {
+					var m struct{ Text string }
+					if json.Unmarshal([]byte(line), &m) != nil || strings.TrimSpace(m.Text) == "" {
+						continue
+					}
+					for _, out := range []string{text.String(), stderr.String(), js.String()} {
+						if strings.Contains(out, m.Text) {
+							t.Errorf("output prints the text of a message: %q", m.Text)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestLexiconLintCoverageUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"lint", "--coverage"},
+		{"lint", "--coverage", "testdata/lintcmd/coverage/clean.jsonl", "--json"},
+		{"lint", "--forms", "バカ", "--coverage", "testdata/lintcmd/coverage/clean.jsonl"},
+		{"lint", "--forms", "バカ", "stray"},
+		{"lint", "testdata/lintcmd/coverage/clean.jsonl"}, // corpora need --coverage
+	} {
+		var stderr bytes.Buffer
+		if err := runLexicon(context.Background(), args, nil, &bytes.Buffer{}, &stderr); !errors.Is(err, errUsage) || stderr.Len() == 0 {
+			t.Errorf("lexicon %q: err = %v, stderr %q; want a usage error", args, err, stderr.String())
+		}
+	}
+	err := runLexicon(context.Background(), []string{"lint", "--lexicon", "testdata/lintcmd/coverage/lexicon", "--coverage", "testdata/lintcmd/coverage/missing.jsonl"},
+		nil, &bytes.Buffer{}, &bytes.Buffer{})
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing corpus: err = %v, want fs.ErrNotExist", err)
+	}
+}
+
+func TestLexiconLintForms(t *testing.T) {
+	args := []string{"lint", "--lexicon", "testdata/lintcmd/coverage/lexicon", "--forms"}
+	var out bytes.Buffer
+	if err := runLexicon(context.Background(), append(args, "バカ"), nil, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	want := []string{
+		`testdata/lintcmd/coverage/lexicon/abuse.yaml:3: abuse entry "バカ", weight 0.90, 2 phrases`,
+		`  "バカ": バカ[lemma ばか; spelt ばか; noun kana]`,
+		`  "アホ": アホ[lemma あほ; spelt あほ; noun kana]`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("output:\n%s\nwant:\n%s", out.String(), strings.Join(want, "\n"))
+	}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Errorf("line %d = %q, want %q", i+1, lines[i], want[i])
+		}
+	}
+
+	out.Reset()
+	if err := runLexicon(context.Background(), []string{"lint", "--lexicon", "testdata/lintcmd/coverage/lexicon", "--json", "--forms", "クズ"}, nil, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	var forms []formsJSON
+	if err := json.Unmarshal(out.Bytes(), &forms); err != nil {
+		t.Fatalf("%v in %s", err, out.String())
+	}
+	if len(forms) != 1 || forms[0].Entry != "クズ" || forms[0].Line != 6 || len(forms[0].Phrases) != 1 || len(forms[0].Phrases[0].Patterns) == 0 ||
+		!strings.HasPrefix(forms[0].Phrases[0].Patterns[0], "クズ[lemma ") {
+		t.Errorf("forms %+v, want クズ at line 6 with its pattern", forms)
+	}
+
+	err := runLexicon(context.Background(), append(args, "バカだ"), nil, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), `no entry "バカだ"; close: "バカ"`) || exitCode(err) != 1 {
+		t.Errorf("unknown entry: err = %v, want one naming the close entry バカ", err)
+	}
+}

@@ -349,7 +349,7 @@ func editDistance(a, b []rune) int {
 
 // describe shows a compiled pattern on one line, element by element: a
 // word as surface[lemma …; reading …; spelt …; mood and kind], a gap as
-// …(≤8 words), a word class as {class}.
+// …(≤maxGap words), a word class as {class}.
 func (p *pattern) describe() string {
 	s := make([]string, len(p.elems))
 	for i := range p.elems {
@@ -361,7 +361,7 @@ func (p *pattern) describe() string {
 func (e *element) describe() string {
 	switch {
 	case e.gap:
-		return fmt.Sprintf("…(≤%d words, same sentence)", maxGap)
+		return fmt.Sprintf("…(≤%d words, same clause)", maxGap)
 	case e.class != "":
 		return "{" + e.class + "}"
 	}

@@ -161,7 +161,7 @@ func TestFormsOf(t *testing.T) {
 	}
 	want := map[string][]string{
 		"土下座しろ":       {"土下座[lemma 土下座; reading どげざ; spelt どげざ; noun]", "しろ[lemma する; spelt しろ; imperative kana]"},
-		"社長…謝れ":       {"社長[lemma 社長; reading しゃちょう; spelt しゃちょう; noun]", "…(≤8 words, same sentence)", "謝れ[lemma 謝る; reading あやまる; spelt あやまれ; imperative]"},
+		"社長…謝れ":       {"社長[lemma 社長; reading しゃちょう; spelt しゃちょう; noun]", "…(≤16 words, same clause)", "謝れ[lemma 謝る; reading あやまる; spelt あやまれ; imperative]"},
 		"{number}回電話": {"{number}", "回[", "電話[lemma 電話; reading でんわ; spelt でんわ; noun]"},
 	}
 	for _, pf := range forms[0].Phrases {

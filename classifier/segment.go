@@ -22,27 +22,39 @@ import (
 // so already match.
 type forms struct {
 	set map[string]bool
-	// longest is the rune length of the longest form.
+	// cuts are what an unknown word is cut at: the forms, and every
+	// content word of three runes or more as written and as read (コロス
+	// in コロスコロス).
+	cuts map[string]bool
+	// longest is the rune length of the longest form or cut.
 	longest int
 }
 
 // newForms collects the forms of pats' words.
 func newForms(pats []*pattern) *forms {
-	f := &forms{set: map[string]bool{}}
-	add := func(s string) {
-		if n := utf8.RuneCountInString(s); n >= 2 {
-			f.set[s] = true
+	f := &forms{set: map[string]bool{}, cuts: map[string]bool{}}
+	add := func(s string, form bool) {
+		n := utf8.RuneCountInString(s)
+		if n >= 3 || form && n >= 2 {
+			f.cuts[s] = true
 			f.longest = max(f.longest, n)
+			if form {
+				f.set[s] = true
+			}
 		}
 	}
 	for _, p := range pats {
 		for i := range p.elems {
 			e := &p.elems[i]
-			if e.gap || e.class != "" || !e.content || !(e.imperative || e.kana || !e.known) {
+			if e.gap || e.class != "" || !e.content {
 				continue
 			}
-			add(fold(e.surface))
-			add(e.spelling)
+			form := e.imperative || e.kana || !e.known
+			add(fold(e.surface), form)
+			add(e.spelling, form)
+			for _, r := range e.readings {
+				add(r, false)
+			}
 		}
 	}
 	return f
@@ -64,12 +76,12 @@ func (f *forms) cutUnknown(t *normText, toks []token) bool {
 		}
 		folded := []rune(fold(k.surface))
 		for l := min(n-1, f.longest); l >= 2; l-- {
-			if f.set[string(folded[:l])] {
+			if f.cuts[string(folded[:l])] {
 				t.breakAt(k.start + l)
 				cut = true
 				break
 			}
-			if f.set[string(folded[n-l:])] {
+			if f.cuts[string(folded[n-l:])] {
 				t.breakAt(k.end - l)
 				cut = true
 				break
@@ -92,7 +104,7 @@ func (a *Analyzer) joinSplit(toks []token, from int, f *forms) []token {
 		return toks
 	}
 	for i := from; i < len(toks); i++ {
-		if p := toks[i].pos; toks[i].function || strings.Contains(p, "接尾") || strings.Contains(p, "非自立") {
+		if p := toks[i].pos; toks[i].function || strings.HasPrefix(p, "動詞,接尾") || strings.Contains(p, "非自立") {
 			continue // a word starts with a word of its own: not さ|れ|ず
 		}
 		for j := min(len(toks), i+maxJoin); j >= i+2; j-- {

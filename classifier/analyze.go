@@ -151,7 +151,7 @@ func (a *Analyzer) analyze(s string, subs *substitutions, buf *buffers) *analysi
 		}
 		toks = a.joinSplit(toks, from, forms)
 	}
-	a.reread(toks)
+	a.reread(toks, forms)
 	an.tokens = toks
 	return an
 }
@@ -418,9 +418,13 @@ func charClass(r rune) int {
 //     is also read as the imperative of the godan verb (返す, 死ぬ, 送る).
 //   - 〜やがれ split as 連用形 + や + がれ (来やがれ, 返金しやがれ): the verb is
 //     imperative.
-func (a *Analyzer) reread(toks []token) {
+func (a *Analyzer) reread(toks []token, f *forms) {
 	for i := range toks {
 		t := &toks[i]
+		if v := f.truncated(toks, i); v != "" && !t.hasKey(v) {
+			t.keys = append(slices.Clip(t.keys), v) // ぶっ殺: 殺す broken off
+			continue
+		}
 		if t.imperative && i+1 < len(toks) && toks[i+1].sentence == t.sentence && continuesVerb(&toks[i+1]) {
 			t.imperative = false // 襲え|て|いただけ is 教えて mistyped, せい|ろ a steamer
 			continue
@@ -457,7 +461,7 @@ func (a *Analyzer) reread(toks []token) {
 			continue
 		}
 		// Only an independent verb: 〜てくれ is the auxiliary くれる, never 来る.
-		if godan, ok := potentialToGodan(t.keys[0]); ok && t.pos == "動詞,自立" && (endsPhrase(toks, i) || followsCommand(toks, i)) && a.isVerb(godan) {
+		if godan, ok := potentialToGodan(t.keys[0]); ok && t.pos == "動詞,自立" && (endsPhrase(toks, i) || followsCommand(toks, i, f)) && a.isVerb(godan) {
 			t.keys = append(slices.Clip(t.keys), godan) // keys are shared: copy
 
 			t.imperative = true
@@ -510,20 +514,28 @@ func commandEnding(toks []token, i int) int {
 }
 
 // followsCommand reports whether what comes after verb i can only come
-// after a command, not after the stem of a potential verb: a noun or a
-// prefix (返せクソが, 死ねw), or a quoting particle (返せっつってんだ).
-func followsCommand(toks []token, i int) bool {
+// after a command, not after the stem of a potential or transitive verb
+// (両親含め人数も is "including"): a prefix, an interjection or a pronoun
+// (返せクソが, 返せコラ, 死ねお前),
+// a quoting particle (返せっつってんだ), or one of the lexicon's words
+// (死ねカス, 返せボケ).
+func followsCommand(toks []token, i int, f *forms) bool {
 	if i+1 >= len(toks) || toks[i+1].sentence != toks[i].sentence {
 		return false
 	}
 	n := &toks[i+1]
 	switch {
-	case strings.HasPrefix(n.pos, "接頭詞"), n.pos == "名詞,固有名詞", n.pos == "名詞,代名詞":
+	case strings.HasPrefix(n.pos, "接頭詞"), strings.HasPrefix(n.pos, "感動詞"), n.pos == "名詞,代名詞", n.surface == "w" || n.surface == "ww":
 		return true
-	case n.noun && !strings.Contains(n.pos, "接尾") && !strings.Contains(n.pos, "非自立"):
-		return true
+	case f != nil && f.set[fold(n.surface)], n.noun && isKatakanaWord(n.surface):
+		return true // 死ねカス, 返せボケ, 返せコラ: a shout or an insult in katakana
 	}
 	return n.surface == "っ" || n.surface == "って" || n.surface == "つって" || strings.HasPrefix(n.surface, "よお")
+}
+
+// isKatakanaWord reports a word written in katakana only.
+func isKatakanaWord(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return !isKatakana(r) })
 }
 
 // continuesVerb reports a token that cannot follow a command, so that a
@@ -532,8 +544,10 @@ func followsCommand(toks []token, i int) bool {
 // kana the tokenizer left over.
 func continuesVerb(n *token) bool {
 	switch {
-	case n.pos == "助詞,接続助詞", strings.HasPrefix(n.pos, "動詞,非自立"):
-		return true
+	case n.pos == "助詞,接続助詞", n.pos == "助詞,連体化", strings.HasPrefix(n.pos, "動詞,非自立"):
+		return true // ぬるめ|の is lukewarm
+	case n.pos == "助詞,格助詞":
+		return n.surface != "と" && n.surface != "って" // a command is quoted, never an argument
 	case strings.HasPrefix(n.pos, "助動詞"):
 		return n.surface != "や"
 	}

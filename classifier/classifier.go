@@ -279,7 +279,7 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	c.subs.forms = newForms(c.patterns())
+	c.subs.forms = newForms(c.patterns(), func(owner int) bool { return owner >= 0 && c.entries[owner].Category.Harassment() })
 	return c, nil
 }
 
@@ -448,7 +448,7 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 				continue
 			}
 			e := &c.entries[p.owner]
-			h.mods, h.weight = contextOf(toks, i, end, e.Weight, e.Category.Harassment())
+			h.mods, h.weight = contextOf(toks, i, end, e.Weight, e.Category.Harassment(), p.intent)
 			hits = append(hits, h)
 		}
 	}
@@ -491,7 +491,37 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 			kept = append(kept, h)
 		}
 	}
-	return c.dropOverlaps(kept, len(toks))
+	return c.contempt(toks, c.dropOverlaps(kept, len(toks)))
+}
+
+// contempt raises a coercive command to contemptWeight when the same
+// message insults its reader: a command with an insult (金返せクソが, 早く送れ
+// 無能) is the contemptuous, domineering command LABELS counts as
+// intimidation, while either alone may be exasperation.
+func (c *Classifier) contempt(toks []token, hits []hit) []hit {
+	insult := false
+	for _, h := range hits {
+		if c.entries[h.entry].Category == lexicon.Abuse && len(h.mods) == 0 {
+			insult = true
+			break
+		}
+	}
+	if !insult {
+		return hits
+	}
+	for i := range hits {
+		h := &hits[i]
+		if c.entries[h.entry].Category != lexicon.Coercion || len(h.mods) > 0 || h.weight >= contemptWeight {
+			continue
+		}
+		for k := h.start; k < h.end; k++ {
+			if wordClasses["command"](&toks[k]) {
+				h.weight, h.mods = contemptWeight, []Modifier{Contempt}
+				break
+			}
+		}
+	}
+	return hits
 }
 
 // dropOverlaps keeps, of matches of one category that overlap, the heaviest

@@ -37,6 +37,9 @@ const (
 	// rather than reports (食中毒が心配で, 怪我をしないように): a question, not
 	// an incident.
 	Feared Modifier = "feared"
+	// Contempt: a coercive command in a message that also insults its
+	// reader (金返せクソが): it counts contemptWeight.
+	Contempt Modifier = "contempt"
 )
 
 const (
@@ -52,14 +55,18 @@ const (
 	// conditionWindow is how many tokens before a match are read for the
 	// condition it is leverage for.
 	conditionWindow = 16
+	// contemptWeight is what a command with an insult counts toward
+	// coercion.
+	contemptWeight = 0.8
 	// addressedFactor scales what harassment said to the customer counts
 	// toward escalation.
 	addressedFactor = 0.75
 )
 
 // contextOf returns the modifiers that apply to toks[s:e] and its weight
-// after them.
-func contextOf(toks []token, s, e int, weight float64, harassment bool) ([]Modifier, float64) {
+// after them. intent is set for a pattern that required an intent ending
+// itself: its weight already counts it.
+func contextOf(toks []token, s, e int, weight float64, harassment, intent bool) ([]Modifier, float64) {
 	var mods []Modifier
 	switch {
 	case toks[s].quoted && toks[e-1].quoted:
@@ -92,7 +99,7 @@ func contextOf(toks []token, s, e int, weight float64, harassment bool) ([]Modif
 	if conditional(toks, s) || wantsOrElse(toks, e) {
 		mods = append(mods, Conditional)
 	}
-	if intensified(toks, e) {
+	if !intent && intensified(toks, e) {
 		mods = append(mods, Intensified)
 	}
 	if len(mods) > 0 {
@@ -302,7 +309,7 @@ func intensified(toks []token, e int) bool {
 		switch {
 		case t.surface == "ぞ" || t.surface == "ぜ":
 			return true
-		case t.hasKey("やる") && i > 0 && toks[i-1].surface == "て",
+		case t.hasKey("やる") && i > 0 && (toks[i-1].surface == "て" || toks[i-1].surface == "で"),
 			t.surface == "たる" || t.surface == "たろ" || t.surface == "ちゃる": // 燃やしたる, 関西 and 中国 dialect てやる
 			return true
 		case t.surface == "から" && i+1 < len(toks) && (toks[i+1].surface == "な" || toks[i+1].surface == "ね"):
@@ -319,14 +326,19 @@ func thanked(toks []token, e int) bool {
 	return after(toks, e, contextWindow, func(i int) bool { return anyIn(thanksWords, toks[i].keys) })
 }
 
-var worryWords = []string{"心配", "怖い", "こわい", "不安", "恐れ", "懸念"}
+var worryWords = []string{"心配", "怖い", "こわい", "不安", "恐れ", "懸念", "体質"}
 
 // feared: the rest of the sentence worries about what was matched (食中毒が
-// 怖い, 焦げ臭くならないか心配), or guards against it (怪我をしないように).
+// 怖い, 焦げ臭くならないか心配), guards against it (怪我をしないように), or
+// tells a tendency rather than an event (蕁麻疹が出やすい, 湿疹が出たことが
+// ある).
 func feared(toks []token, e int) bool {
 	return after(toks, e, contextWindow, func(i int) bool {
 		t := &toks[i]
 		return anyIn(worryWords, t.keys) ||
-			isNegation(t) && i+1 < len(toks) && toks[i+1].hasKey("よう")
+			isNegation(t) && i+1 < len(toks) && toks[i+1].hasKey("よう") ||
+			strings.HasPrefix(t.pos, "形容詞,非自立") && (t.hasKey("やすい") || t.hasKey("がち")) ||
+			t.surface == "がち" ||
+			t.hasKey("こと") && i+2 < len(toks) && toks[i+1].surface == "が" && toks[i+2].hasKey("ある")
 	})
 }

@@ -28,7 +28,7 @@ const coverageThreats = `category: threat
 entries:
   - pattern: 殺す
     weight: 1.0
-    variants: [殺してやる]
+    variants: [ぶっ殺す]
 `
 
 func TestCoverage(t *testing.T) {
@@ -73,14 +73,14 @@ func TestCoverage(t *testing.T) {
 		},
 		{
 			name:     "a pattern that only matches where its longer variant wins the words never fires",
-			messages: []string{"お前を殺してやる", "絶対に殺してやる"},
+			messages: []string{"お前をぶっ殺す", "絶対にぶっ殺す"},
 			findings: append(abuseNever(), `threat.yaml:3: threat entry "殺す" phrase "殺す" never fires on the corpus`),
 			counts:   [4]int{3, 0, 5, 0},
 		},
 		{
 			name:     "a phrase counts a message once however often it matches there",
-			messages: []string{"殺す殺す殺す", "殺すぞ、殺してやる"},
-			findings: append(abuseNever(), `threat.yaml:3: threat entry "殺す" phrase "殺してやる" fires on one message only, corpus.jsonl:2 (id m2)`),
+			messages: []string{"殺す殺す殺す", "殺すぞ、ぶっ殺す"},
+			findings: append(abuseNever(), `threat.yaml:3: threat entry "殺す" phrase "ぶっ殺す" fires on one message only, corpus.jsonl:2 (id m2)`),
 			counts:   [4]int{3, 0, 4, 1},
 		},
 	}

@@ -41,7 +41,12 @@ type element struct {
 	content bool
 	// caseParticle is set for a case particle (が, を, に, で, ...).
 	caseParticle bool
-	noun         bool
+	// verb is set for a verb, independent or auxiliary (持って行く).
+	verb bool
+	// negation is set for a negative auxiliary: ない, ん, ぬ and ねえ are
+	// one (知らない, 知らん, 知らねえ).
+	negation bool
+	noun     bool
 	// class, when set, makes the element match any token of a class
 	// instead of a word: see wordClasses.
 	class string
@@ -81,6 +86,11 @@ type pattern struct {
 	id    int // dense index among the classifier's patterns
 	// required are the signatures of the words p cannot match without.
 	required []signature
+	// intent is set when the pattern was written with an intent ending
+	// (刺すぞ, 行くからな, 晒してやる), which compile leaves out: any such
+	// ending must follow a match (see intensified), so 行くぞ matches 行って
+	// やるよ.
+	intent bool
 	// mood is set when the pattern ends in a word that gives its phrase
 	// a mood (添い寝して asks, 子供いるの asks a question): the message's
 	// phrase must end there too, or continue only as that mood does
@@ -101,6 +111,29 @@ const (
 // 添い寝してほしい).
 var requestVerbs = []string{"くださる", "下さる", "くれる", "ちょうだい", "ほしい", "欲しい", "もらう", "もらえる", "いただく", "いただける", "頂く", "頂ける"}
 
+// cutIntent returns els without an intent ending (ぞ, ぜ, からな, てやる and
+// a final よ or な after it), and whether it had one. A pattern that is
+// nothing but the ending keeps it.
+func cutIntent(els []element) ([]element, bool) {
+	n := len(els)
+	if n > 0 && els[n-1].function && (els[n-1].surface == "よ" || els[n-1].surface == "な" || els[n-1].surface == "ね") {
+		n--
+	}
+	cut := 0
+	switch {
+	case n >= 1 && els[n-1].function && (els[n-1].surface == "ぞ" || els[n-1].surface == "ぜ"):
+		cut = 1
+	case n >= 2 && els[n-2].surface == "から" && (els[n-1].surface == "な" || els[n-1].surface == "ね"):
+		cut = 2
+	case n >= 2 && teForm(&els[n-2]) && contains(els[n-1].keys, "やる"):
+		cut = 2
+	}
+	if cut == 0 || n-cut < 1 || els[n-cut-1].gap {
+		return els, false
+	}
+	return els[:n-cut], true
+}
+
 // endMood reads the mood-bearing ending of els, a pattern's elements.
 func endMood(els []element) moodEnd {
 	last := &els[len(els)-1]
@@ -108,7 +141,7 @@ func endMood(els []element) moodEnd {
 	switch {
 	case !last.function:
 		return moodNone
-	case (last.surface == "て" || last.surface == "で") && !gapped:
+	case teForm(last) && !gapped:
 		return moodTe // a frame with a gap (何度…問い合わせて) links clauses
 	case last.surface == "の":
 		return moodQuestion
@@ -174,6 +207,7 @@ func (a *Analyzer) compile(phrase string, owner int, subs *substitutions) ([]*pa
 			}
 			continue
 		}
+		p.elems, p.intent = cutIntent(p.elems)
 		p.mood = endMood(p.elems)
 		if sig := p.signature(); !seen[sig] {
 			seen[sig] = true
@@ -236,6 +270,7 @@ func (a *Analyzer) words(part, suffix string, subs *substitutions) ([]element, b
 			spelling: t.reading, kana: t.kana, known: t.cached, function: t.function, noun: t.noun,
 			content:      !t.function && !strings.Contains(t.pos, "非自立") && !strings.Contains(t.pos, "接尾"),
 			caseParticle: strings.HasPrefix(t.pos, "助詞,格助詞") && t.surface != "の"}
+		e.negation, e.verb = isNegation(&t), strings.HasPrefix(t.pos, "動詞,自立") || strings.HasPrefix(t.pos, "動詞,非自立")
 		for _, k := range t.keys {
 			// Short readings are mostly homophones (轢く and 引く are both
 			// ひく); a kana word of two letters matches by spelling only.
@@ -295,7 +330,7 @@ func (p *pattern) signature() string {
 	for _, e := range p.elems {
 		fmt.Fprintf(&b, "%v|%s|%v|%v|%s|%s;", e.gap, strings.Join(e.keys, ","), e.imperative, e.optional, e.spelling, e.class)
 	}
-	fmt.Fprintf(&b, "%d", p.mood)
+	fmt.Fprintf(&b, "%d%v", p.mood, p.intent)
 	return b.String()
 }
 
@@ -320,6 +355,9 @@ func (e *element) matches(t *token) bool {
 		return wordClasses[e.class](t)
 	}
 	mood := !e.imperative || t.imperative
+	if e.negation && isNegation(t) {
+		return true
+	}
 	if e.function != t.function {
 		// A particle or auxiliary is grammar: it matches a pattern word
 		// only by lemma, never by reading (で is not 出).
@@ -388,7 +426,7 @@ func (p *pattern) matchAt(toks []token, i int) (int, bool) {
 		return 0, false
 	}
 	end, ok := p.rest(toks, 0, i)
-	return end, ok && p.closes(toks, end)
+	return end, ok && p.closes(toks, end) && (!p.intent || intensified(toks, end))
 }
 
 // rest matches the elements after elems[pe], which matched at token i:
@@ -452,11 +490,38 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, b
 		return p.match(toks, pe+1, j, sentence, true)
 	case at(j):
 		return p.rest(toks, pe, j)
+	case e.verb && pe > 0 && teForm(&p.elems[pe-1]):
+		// Between a て-form and the verb it leads to, the message may name
+		// where or how (包丁持ってそっちの事務所に行く for 包丁持って行く):
+		// nouns with their particles, adverbs, no predicate.
+		for k := j; k < j+maxAdjunct && k < len(toks) && toks[k].sentence == sentence && adjunct(&toks[k]); k++ {
+			if at(k + 1) {
+				return p.rest(toks, pe, k+1)
+			}
+		}
 	case j < len(toks) && toks[j].particle && at(j+1) && !skipped && contains(insertable, toks[j].surface):
 		// The message put in a particle the pattern left out.
 		return p.rest(toks, pe, j+1)
 	}
 	return 0, false
+}
+
+// teForm reports the conjunctive て or で of a verb's て-form.
+func teForm(e *element) bool {
+	return e.function && !e.caseParticle && (e.surface == "て" || e.surface == "で")
+}
+
+// maxAdjunct is how many tokens an inserted adjunct may have.
+const maxAdjunct = 6
+
+// adjunct reports a token that may stand in a phrase naming where, when or
+// how: a noun, a prefix, an adnominal, an adverb, a case particle.
+func adjunct(t *token) bool {
+	switch {
+	case t.noun, strings.HasPrefix(t.pos, "接頭詞"), strings.HasPrefix(t.pos, "連体詞"), strings.HasPrefix(t.pos, "副詞"):
+		return true
+	}
+	return strings.HasPrefix(t.pos, "助詞,格助詞") || t.pos == "助詞,連体化"
 }
 
 // clauseEnd reports a particle that closes a clause and opens another

@@ -26,13 +26,18 @@ type forms struct {
 	// content word of three runes or more as written and as read (コロス
 	// in コロスコロス).
 	cuts map[string]bool
+	// stems map the kanji stem of a harassment entry's verb to the verb
+	// (殺 → 殺す): a threat broken off before its ending (ぶっ殺) is read
+	// as the verb.
+	stems map[string]string
 	// longest is the rune length of the longest form or cut.
 	longest int
 }
 
-// newForms collects the forms of pats' words.
-func newForms(pats []*pattern) *forms {
-	f := &forms{set: map[string]bool{}, cuts: map[string]bool{}}
+// newForms collects the forms of pats' words; harassing tells whether a
+// pattern's owner is a harassment entry.
+func newForms(pats []*pattern, harassing func(owner int) bool) *forms {
+	f := &forms{set: map[string]bool{}, cuts: map[string]bool{}, stems: map[string]string{}}
 	add := func(s string, form bool) {
 		n := utf8.RuneCountInString(s)
 		if n >= 3 || form && n >= 2 {
@@ -55,9 +60,40 @@ func newForms(pats []*pattern) *forms {
 			for _, r := range e.readings {
 				add(r, false)
 			}
+			if harassing(p.owner) {
+				for _, k := range e.keys {
+					if stem := kanjiStem(k); stem != "" {
+						f.stems[stem] = k
+					}
+				}
+			}
 		}
 	}
 	return f
+}
+
+// kanjiStem returns the kanji of a verb lemma written as kanji and one
+// kana of okurigana (殺す → 殺), or "".
+func kanjiStem(lemma string) string {
+	rs := []rune(lemma)
+	if len(rs) < 2 || !isHiragana(rs[len(rs)-1]) || !strings.ContainsRune("うくぐすつぬぶむる", rs[len(rs)-1]) {
+		return ""
+	}
+	for _, r := range rs[:len(rs)-1] {
+		if !isKanji(r) {
+			return ""
+		}
+	}
+	return string(rs[:len(rs)-1])
+}
+
+// truncated returns the verb a token broken off at its stem stands for
+// (ぶっ殺, 殺ぞ), or "": a harassment entry's kanji stem ending its phrase.
+func (f *forms) truncated(toks []token, i int) string {
+	if f == nil || !endsPhrase(toks, i) {
+		return ""
+	}
+	return f.stems[toks[i].surface]
 }
 
 // cutUnknown marks in t a word break inside each unknown word of toks that

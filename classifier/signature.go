@@ -41,9 +41,10 @@ func tokenSignature(l *lexical, keys []string) signature {
 
 // elementSignature summarises element.lookups, of which a token e matches
 // has one among its tokenLookups. ok is false for elements that match
-// otherwise or may be left out: gaps, word classes, optional particles.
+// otherwise or may be left out: gaps, word classes, optional particles,
+// negations (any negative auxiliary matches one).
 func elementSignature(e *element) (s signature, ok bool) {
-	if e.gap || e.optional || e.class != "" {
+	if e.gap || e.optional || e.class != "" || e.negation {
 		return s, false
 	}
 	s.addAll(e.lookups())

@@ -71,10 +71,9 @@ eval: build
 	python3 ../shared/eval/score.py $(DEV2_CORPUS) $(BIN)/dev2.pred \
 		--min-harass-recall 0.80 --max-false-harass 0.01
 	# Real benign text: every harassment and nearly every escalate is a
-	# false alarm; each is printed with what fired. The bar is <= 4
-	# harassment and <= 40 escalate; escalate holds what is reached (58).
+	# false alarm; each is printed by id with what fired.
 	$(BIN)/kasuhara classify < $(BENIGN_CORPUS) > $(BIN)/benign.pred
-	python3 load/benign_gate.py $(BENIGN_CORPUS) $(BIN)/benign.pred --max-harassment 4 --max-escalate 58
+	python3 load/benign_gate.py $(BENIGN_CORPUS) $(BIN)/benign.pred --max-harassment 4 --max-escalate 40
 	$(BIN)/kasuhara classify < $(PROBES) > $(BIN)/probes.pred
 	python3 ../shared/eval/score.py $(PROBES) $(BIN)/probes.pred \
 		--min-macro-f1 0.90 --min-harass-recall 0.90 --max-false-harass 0.01

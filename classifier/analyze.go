@@ -425,7 +425,7 @@ func (a *Analyzer) reread(toks []token, f *forms) {
 			t.keys = append(slices.Clip(t.keys), v) // ぶっ殺: 殺す broken off
 			continue
 		}
-		if t.imperative && i+1 < len(toks) && toks[i+1].sentence == t.sentence && continuesVerb(&toks[i+1]) {
+		if t.imperative && (i+1 < len(toks) && toks[i+1].sentence == t.sentence && continuesVerb(&toks[i+1]) || concedes(toks, i)) {
 			t.imperative = false // 襲え|て|いただけ is 教えて mistyped, せい|ろ a steamer
 			continue
 		}
@@ -461,7 +461,8 @@ func (a *Analyzer) reread(toks []token, f *forms) {
 			continue
 		}
 		// Only an independent verb: 〜てくれ is the auxiliary くれる, never 来る.
-		if godan, ok := potentialToGodan(t.keys[0]); ok && t.pos == "動詞,自立" && (endsPhrase(toks, i) || followsCommand(toks, i, f)) && a.isVerb(godan) {
+		if godan, ok := potentialToGodan(t.keys[0]); ok && t.pos == "動詞,自立" && !beforeComma(toks, i) &&
+			(endsPhrase(toks, i) || followsCommand(toks, i, f)) && a.isVerb(godan) {
 			t.keys = append(slices.Clip(t.keys), godan) // keys are shared: copy
 
 			t.imperative = true
@@ -471,7 +472,7 @@ func (a *Analyzer) reread(toks []token, f *forms) {
 
 // unwilledVerbs happen to people rather than being done: nobody is told
 // not to do them, so な after them exclaims (憧れるな, 困るな, 迷うな).
-var unwilledVerbs = []string{"ある", "いる", "できる", "なる", "思う", "感じる", "憧れる", "困る", "迷う", "悩む",
+var unwilledVerbs = []string{"ある", "いる", "できる", "なる", "思う", "考える", "感じる", "憧れる", "困る", "迷う", "悩む",
 	"わかる", "分かる", "見える", "聞こえる", "似合う", "違う", "要る", "いる", "助かる", "疲れる", "驚く", "羨む", "惹かれる"}
 
 // exclaims reports whether the sentence before token i opens an
@@ -531,6 +532,32 @@ func followsCommand(toks []token, i int, f *forms) bool {
 		return true // 死ねカス, 返せボケ, 返せコラ: a shout or an insult in katakana
 	}
 	return n.surface == "っ" || n.surface == "って" || n.surface == "つって" || strings.HasPrefix(n.surface, "よお")
+}
+
+// concedes reports a command form that is part of a concessive idiom:
+// とは言え, いずれにしろ, どちらにせよ ("even so", "either way").
+func concedes(toks []token, i int) bool {
+	if i == 0 || toks[i-1].sentence != toks[i].sentence {
+		return false
+	}
+	prev := toks[i-1].surface
+	switch {
+	case toks[i].hasKey("言う") || toks[i].hasKey("いう"):
+		return prev == "は" || prev == "と"
+	case toks[i].hasKey("する"):
+		// Xにしろ is also a command (クビにしろ); the idiom asks "which" or
+		// lists (いずれにしろ, AにしろBにしろ、).
+		return prev == "に" && (beforeComma(toks, i) || i >= 2 && contains(whichWords, toks[i-2].surface))
+	}
+	return false
+}
+
+var whichWords = []string{"いずれ", "どちら", "どっち", "何", "なん", "いつ"}
+
+// beforeComma reports whether a comma follows token i: a potential stem
+// there continues the sentence (温泉でくつろげ、食事の美味しい宿).
+func beforeComma(toks []token, i int) bool {
+	return i+1 < len(toks) && toks[i+1].sentence == toks[i].sentence && (toks[i+1].surface == "、" || toks[i+1].surface == ",")
 }
 
 // isKatakanaWord reports a word written in katakana only.

@@ -64,12 +64,11 @@ eval: build
 	$(BIN)/kasuhara classify < $(DEV_CORPUS) > $(BIN)/dev.pred
 	python3 ../shared/eval/score.py $(DEV_CORPUS) $(BIN)/dev.pred \
 		--min-macro-f1 0.92 --min-harass-recall 0.95 --max-false-harass 0.01
-	# dev2 was written apart from the lexicon. The bar set for it is
-	# harassment recall 0.85; this holds what is reached (0.80) so that it
-	# cannot slip back while the rest is built.
+	# dev2 was written apart from the lexicon: its harassment is mostly
+	# casual, its escalation mostly polite.
 	$(BIN)/kasuhara classify < $(DEV2_CORPUS) > $(BIN)/dev2.pred
 	python3 ../shared/eval/score.py $(DEV2_CORPUS) $(BIN)/dev2.pred \
-		--min-harass-recall 0.80 --max-false-harass 0.01
+		--min-harass-recall 0.85 --max-false-harass 0.01
 	# Real benign text: every harassment and nearly every escalate is a
 	# false alarm; each is printed by id with what fired.
 	$(BIN)/kasuhara classify < $(BENIGN_CORPUS) > $(BIN)/benign.pred

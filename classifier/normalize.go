@@ -85,8 +85,50 @@ func normalize(s string, subs *substitutions, isWord func(string) bool, bufs *no
 	if isWord != nil {
 		t = kanaStems(t, isWord)
 	}
-	return subs.apply(t, bufs.other(t))
+	return subs.apply(subs.goro(t), bufs.other(t))
 }
+
+// goroReadings are the kana a digit stands for in wordplay (語呂合わせ):
+// 56す is ころす, 4ね is しね.
+var goroReadings = [10][]rune{
+	{'お', 'れ', 'ま'}, {'い', 'ひ'}, {'に', 'ふ', 'じ'}, {'さ', 'み'}, {'し', 'よ'},
+	{'ご', 'こ'}, {'ろ', 'む'}, {'な'}, {'は', 'や', 'ば'}, {'く', 'ぐ'},
+}
+
+// maxGoro is the longest run of digits read as kana.
+const maxGoro = 3
+
+// goro rewrites in place a short run of digits that stands alone before
+// hiragana when, read as kana, it is the stem of one of the lexicon's
+// harassment verbs (56されたい: ころされたい). Digits in numbers, labels and
+// counts (3つ, 第4の, 56ページ) stay: they are not before hiragana, or no
+// verb's stem reads so.
+func (s *substitutions) goro(t *normText) *normText {
+	if s == nil || s.forms == nil || len(s.forms.goroStems) == 0 {
+		return t
+	}
+	rs := t.runes
+	for i := 0; i < len(rs); {
+		if !isASCIIDigit(rs[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(rs) && isASCIIDigit(rs[j]) {
+			j++
+		}
+		alone := i == 0 || !isLatin(rs[i-1]) && !isKatakana(rs[i-1]) && !isKanji(rs[i-1]) && !isASCIIDigit(rs[i-1])
+		if alone && j-i <= maxGoro && j < len(rs) && isHiragana(rs[j]) {
+			if kana, ok := s.forms.goroStem(rs[i:j]); ok {
+				copy(rs[i:j], kana)
+			}
+		}
+		i = j
+	}
+	return t
+}
+
+func isASCIIDigit(r rune) bool { return r >= '0' && r <= '9' }
 
 // normBufs are two normTexts that the steps of normalize write in turn.
 type normBufs struct{ a, b normText }

@@ -30,14 +30,37 @@ type forms struct {
 	// (殺 → 殺す): a threat broken off before its ending (ぶっ殺) is read
 	// as the verb.
 	stems map[string]string
+	// goroStems are the kana stems of harassment verbs (ころ of ころす),
+	// which digits may spell (see substitutions.goro).
+	goroStems map[string]bool
 	// longest is the rune length of the longest form or cut.
 	longest int
+}
+
+// goroStem returns the kana digits spell when, read by goroReadings, they
+// are a harassment verb's stem.
+func (f *forms) goroStem(digits []rune) ([]rune, bool) {
+	kana := make([]rune, len(digits))
+	var try func(k int) bool
+	try = func(k int) bool {
+		if k == len(digits) {
+			return f.goroStems[string(kana)]
+		}
+		for _, r := range goroReadings[digits[k]-'0'] {
+			kana[k] = r
+			if try(k + 1) {
+				return true
+			}
+		}
+		return false
+	}
+	return kana, try(0)
 }
 
 // newForms collects the forms of pats' words; harassing tells whether a
 // pattern's owner is a harassment entry.
 func newForms(pats []*pattern, harassing func(owner int) bool) *forms {
-	f := &forms{set: map[string]bool{}, cuts: map[string]bool{}, stems: map[string]string{}}
+	f := &forms{set: map[string]bool{}, cuts: map[string]bool{}, stems: map[string]string{}, goroStems: map[string]bool{}}
 	add := func(s string, form bool) {
 		n := utf8.RuneCountInString(s)
 		if n >= 3 || form && n >= 2 {
@@ -61,6 +84,11 @@ func newForms(pats []*pattern, harassing func(owner int) bool) *forms {
 				add(r, false)
 			}
 			if harassing(p.owner) {
+				for _, r := range e.readings {
+					if rs := []rune(r); len(rs) >= 3 && len(rs)-1 <= maxGoro && kanjiStem(e.keys[0]) != "" {
+						f.goroStems[string(rs[:len(rs)-1])] = true // ころす: ころ
+					}
+				}
 				for _, k := range e.keys {
 					if stem := kanjiStem(k); stem != "" {
 						f.stems[stem] = k

@@ -99,7 +99,8 @@ func TestCommandEndingsAreOneClass(t *testing.T) {
 // a word, and a word shredded into letters, are read as the word.
 func TestObfuscatedSpellings(t *testing.T) {
 	c := defaultClassifier(t)
-	for _, text := range []string{"殺\x00す\x00ぞ", "殺\u200bす\u200bぞ", "し.ね", "コロスコロス", "お前ら全員し ね", "ｼﾈｶｽ"} {
+	for _, text := range []string{"殺\x00す\x00ぞ", "殺\u200bす\u200bぞ", "し.ね", "コロスコロス", "お前ら全員し ね", "ｼﾈｶｽ",
+		"56されたいの？", "56してやる", "住所わかってんだぞ、ぶっ殺", "何が起きても知らんぞ"} {
 		t.Run(strings.ToValidUTF8(text, "?"), func(t *testing.T) {
 			if r, _ := c.Classify(text); r.Label != Harassment {
 				t.Errorf("%q is %v (matches %v), want harassment", text, r.Label, entries(r))
@@ -126,6 +127,10 @@ func TestBenignReadings(t *testing.T) {
 		{"と joins two nouns", "お風呂と一緒にサウナも楽しみたいです"},
 		{"kanji split apart are not read as one word", "シモンズ社製のベッドが良いです"},
 		{"さ|れ|ず is grammar", "邪魔されずにゆっくりしたいので"},
+		{"digits in a count are no wordplay", "3つください。56ページの商品を5こ注文します"},
+		{"a concessive idiom is no command", "ビジネスホテルとは言え、朝食は大事です"},
+		{"a concessive idiom is no command", "いずれにしろ、3名で泊まります"},
+		{"a potential stem before a comma continues", "温泉でくつろげ、食事の美味しいホテルです"},
 	} {
 		t.Run(tc.rule+": "+tc.text, func(t *testing.T) {
 			r, _ := c.Classify(tc.text)

@@ -23,6 +23,9 @@ func FuzzApply(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	for _, c := range craftedMail {
+		f.Add([]byte(c.msg))
+	}
 	f.Add([]byte(""))
 	f.Add([]byte("From \n"))
 	f.Add([]byte("Subject: =?ISO-2022-JP?B?GyRC?=\r\n\r\n\x1b$B;&\r\n"))

@@ -138,11 +138,18 @@ func TestMailAddsHeadersAndKeepsTheRest(t *testing.T) {
 			stderrHas: "no-such-lexicon",
 		},
 		{
-			name:      "unparseable mail passes with X-Kasuhara-Error",
+			name:       "a line that is not a header field starts the body, which is scored",
+			args:       []string{"--lexicon", "testdata/lexicon"},
+			in:         "Subject: x\nnot a header line\n\n殺すぞ\n",
+			want:       "X-Kasuhara-Label: harassment\nX-Kasuhara-Score: 1\nX-Kasuhara-Categories: threat\nX-Kasuhara-Lexicon: " + testLexiconVersion(t) + "\n",
+			stderrNone: true,
+		},
+		{
+			name:      "unreadable mail passes with X-Kasuhara-Error and what was skipped",
 			args:      []string{"--lexicon", "testdata/lexicon"},
-			in:        "Subject: x\nnot a header line\n\n殺すぞ\n",
-			want:      "X-Kasuhara-Error: unparseable; not scored: the message is not valid RFC 5322/MIME\n",
-			stderrHas: "malformed header block",
+			in:        "Content-Transfer-Encoding: base64\n\n!!!!\n",
+			want:      "X-Kasuhara-Error: unparseable; not scored: no part of the message could be read\nX-Kasuhara-Skipped: part 1: bad base64\n",
+			stderrHas: "unparseable: skipped part 1: bad base64",
 		},
 		{
 			name:      "mail over --max-message-bytes passes whole, unscored",
@@ -235,3 +242,4 @@ func TestMailCommandsAreListed(t *testing.T) {
 		}
 	}
 }
+

@@ -334,3 +334,20 @@ func skippedStrings(skipped []mailfilter.Skipped) []string {
 	}
 	return out
 }
+
+func TestDropFields(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"forged fields go, folded ones whole", "X-Kasuhara-Label: routine\r\nSubject: a\r\nx-kasuhara-score: 0\r\n\t0\r\n\r\nX-Kasuhara-Label: body\r\n", "Subject: a\r\n\r\nX-Kasuhara-Label: body\r\n"},
+		{"an mbox From line stays", "From a@b Wed May  1 12:00:00 2024\nX-Kasuhara-Label: routine\nSubject: a\n\nb\n", "From a@b Wed May  1 12:00:00 2024\nSubject: a\n\nb\n"},
+		{"a field cut off at the end of the input stays", "Subject: a\nX-Kasuhara-Label: rou", "Subject: a\nX-Kasuhara-Label: rou"},
+		{"a message without them is returned as it is", "Subject: a\n\nb\n", "Subject: a\n\nb\n"},
+		{"past a line that is not a field nothing goes", "Subject: a\nnot a field\nX-Kasuhara-Label: routine\n\nb\n", "Subject: a\nnot a field\nX-Kasuhara-Label: routine\n\nb\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := string(mailfilter.DropFields([]byte(c.in))); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}

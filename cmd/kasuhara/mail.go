@@ -135,15 +135,17 @@ func runMail(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	out := bufio.NewWriter(stdout)
 	var o mailfilter.Outcome
-	if int64(len(msg)) > mf.maxMessageBytes {
+	tooLarge := int64(len(msg)) > mf.maxMessageBytes
+	if tooLarge {
 		o = mailfilter.TooLarge(mf.maxMessageBytes)
-		_, err = out.Write(mailfilter.AddFields(msg, o.Fields()))
-		if err == nil {
-			_, err = io.Copy(out, stdin)
-		}
 	} else {
 		o = checkMail(ctx, &mf, msg)
-		_, err = out.Write(mailfilter.AddFields(msg, o.Fields()))
+	}
+	// X-Kasuhara-* fields the sender wrote go, as the milter deletes them:
+	// the only verdict in the message is this one.
+	_, err = out.Write(mailfilter.AddFields(mailfilter.DropFields(msg), o.Fields()))
+	if err == nil && tooLarge {
+		_, err = io.Copy(out, stdin)
 	}
 	if err == nil {
 		err = out.Flush()

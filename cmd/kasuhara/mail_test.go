@@ -243,3 +243,34 @@ func TestMailCommandsAreListed(t *testing.T) {
 	}
 }
 
+// The X-Kasuhara-* fields a sender wrote are dropped, folded ones whole, so
+// that a procmail or sieve rule sees only the gateway's verdict, as behind
+// the milter; a message too large to score loses them too.
+func TestMailDropsForgedVerdicts(t *testing.T) {
+	lex := testLexiconVersion(t)
+	cases := []struct {
+		name, args, in, want string
+	}{
+		{name: "forged fields before and after Subject go",
+			in:   "X-Kasuhara-Label: routine\nSubject: x\nx-kasuhara-score: 0\n  folded\nX-KASUHARA-Categories: none\nX-Other: kept\n\n殺すぞ\nX-Kasuhara-Label: routine in the body stays\n",
+			want: "X-Kasuhara-Label: harassment\nX-Kasuhara-Score: 1\nX-Kasuhara-Categories: threat\nX-Kasuhara-Lexicon: " + lex + "\nSubject: x\nX-Other: kept\n\n殺すぞ\nX-Kasuhara-Label: routine in the body stays\n"},
+		{name: "an mbox From line stays first",
+			in:   "From a@b Wed May  1 12:00:00 2024\r\nX-Kasuhara-Label: routine\r\nSubject: hi\r\n\r\nhello\r\n",
+			want: "From a@b Wed May  1 12:00:00 2024\r\nX-Kasuhara-Label: routine\r\nX-Kasuhara-Score: 0\r\nX-Kasuhara-Categories: none\r\nX-Kasuhara-Lexicon: " + lex + "\r\nSubject: hi\r\n\r\nhello\r\n"},
+		{name: "too large to score, still without them", args: "--max-message-bytes 60",
+			in:   "X-Kasuhara-Label: routine\nSubject: long\n\n" + strings.Repeat("殺すぞ\n", 30),
+			want: "X-Kasuhara-Error: too-large; not scored: the message is over the size limit (over 60 bytes)\nSubject: long\n\n" + strings.Repeat("殺すぞ\n", 30)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			args := append([]string{"--lexicon", "testdata/lexicon"}, strings.Fields(c.args)...)
+			if err := runMail(context.Background(), args, strings.NewReader(c.in), &out, &errOut); err != nil {
+				t.Fatalf("err = %v; stderr: %s", err, errOut.String())
+			}
+			if out.String() != c.want {
+				t.Errorf("output\n%q\nwant\n%q", out.String(), c.want)
+			}
+		})
+	}
+}

@@ -236,13 +236,13 @@ type Filter struct {
 // Check reads msg, classifies what its sender wrote and returns the verdict
 // or why there is none, and what it could not read.
 func (f *Filter) Check(ctx context.Context, msg []byte) Outcome {
-	text, skipped, err := Read(msg)
-	if err != nil {
-		return Outcome{Err: err, Skipped: skipped}
-	}
 	max := f.MaxTextBytes
 	if max <= 0 {
 		max = DefaultMaxTextBytes
+	}
+	text, skipped, err := read(msg, max)
+	if err != nil {
+		return Outcome{Err: err, Skipped: skipped}
 	}
 	text = truncate(text, max)
 	v, err := f.Classify(ctx, text)

@@ -57,11 +57,17 @@ func Text(msg []byte) (string, error) {
 // and named. An error is an *Error with ReasonNoText, or ReasonUnparseable
 // when there is no text because what was there was skipped.
 func Read(msg []byte) (text string, skipped []Skipped, err error) {
+	return read(msg, -1)
+}
+
+// read is Read, keeping about limit bytes of the sender's own text at most
+// (limit < 0: all of it); Check cuts it there anyway.
+func read(msg []byte, limit int) (text string, skipped []Skipped, err error) {
 	msg = msg[len(envelopeLine(msg)):]
 	e := readEntity(msg)
 	r := &reader{}
 	body, _ := r.entityText(e, "", 0)
-	text = strings.TrimSpace(headerText(e.header.Get("Subject")) + "\n\n" + OwnText(body))
+	text = strings.TrimSpace(headerText(e.header.Get("Subject")) + "\n\n" + ownText(body, limit))
 	if text == "" {
 		if len(r.skipped) > 0 {
 			return "", r.skipped, &Error{Reason: ReasonUnparseable, Err: fmt.Errorf("skipped %s", skippedValue(r.skipped))}
@@ -228,16 +234,19 @@ func collapseSpace(s string) string {
 
 // tidyLines trims every line and drops runs of blank lines to one.
 func tidyLines(s string) string {
-	lines := strings.Split(s, "\n")
-	out := lines[:0]
+	var b strings.Builder
 	blank := true
-	for _, l := range lines {
+	nextLines(s, func(l string) bool {
 		l = strings.TrimSpace(l)
 		if l == "" && blank {
-			continue
+			return true
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
 		}
 		blank = l == ""
-		out = append(out, l)
-	}
-	return strings.TrimSpace(strings.Join(out, "\n"))
+		b.WriteString(l)
+		return true
+	})
+	return strings.TrimSpace(b.String())
 }

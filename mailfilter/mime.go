@@ -30,26 +30,36 @@ type entity struct {
 // programs read it).
 func readEntity(b []byte) entity {
 	head, body := b, []byte(nil)
-	for i := 0; i < len(b); {
-		next := len(b)
-		line := b[i:]
-		if nl := bytes.IndexByte(line, '\n'); nl >= 0 {
-			line, next = line[:nl], i+nl+1
-		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		if len(line) == 0 {
+	eachLine(b, func(i int, line []byte, next int) bool {
+		switch continued := len(line) > 0 && (line[0] == ' ' || line[0] == '\t'); {
+		case len(line) == 0:
 			head, body = b[:i], b[next:]
-			break
-		}
-		if continued := line[0] == ' ' || line[0] == '\t'; (continued && i == 0) || (!continued && !isField(line)) {
+		case (continued && i == 0) || (!continued && !isField(line)):
 			head, body = b[:i], b[i:]
-			break
+		default:
+			return true
 		}
-		i = next
-	}
+		return false
+	})
 	// readEntity let through only lines textproto accepts.
 	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(head)))
 	return entity{header: h, body: body}
+}
+
+// eachLine calls f with where each line of b starts, the line without its
+// line break (LF or CRLF), and where the next one starts, until f returns
+// false.
+func eachLine(b []byte, f func(start int, line []byte, next int) bool) {
+	for i := 0; i < len(b); {
+		line, next := b[i:], len(b)
+		if nl := bytes.IndexByte(line, '\n'); nl >= 0 {
+			line, next = line[:nl], i+nl+1
+		}
+		if !f(i, bytes.TrimSuffix(line, []byte("\r")), next) {
+			return
+		}
+		i = next
+	}
 }
 
 // isField reports whether line starts a header field: a name of printable
@@ -212,8 +222,9 @@ func unhex(c byte) byte {
 // the line after a "--boundary" line to the line break before the next
 // one; a missing closing boundary ends the last part at the end of the
 // body. With no boundary parameter, the first line starting "--" is taken
-// for one. found is false when no boundary line is there at all.
-func splitMultipart(body []byte, boundary string) (parts [][]byte, found bool) {
+// for one. found is false when no boundary line is there at all. It stops
+// after max+1 parts, the last of them running to the end.
+func splitMultipart(body []byte, boundary string, max int) (parts [][]byte, found bool) {
 	if boundary == "" {
 		boundary = sniffBoundary(body)
 		if boundary == "" {
@@ -221,32 +232,26 @@ func splitMultipart(body []byte, boundary string) (parts [][]byte, found bool) {
 		}
 	}
 	delim := []byte("--" + boundary)
-	start := -1 // where the current part starts; -1 before the first boundary
-	for i := 0; i < len(body); {
-		next := len(body)
-		line := body[i:]
-		if nl := bytes.IndexByte(line, '\n'); nl >= 0 {
-			line, next = line[:nl], i+nl+1
+	start, closed := -1, false // where the current part starts; -1 before the first boundary
+	eachLine(body, func(i int, line []byte, next int) bool {
+		rest, ok := bytes.CutPrefix(line, delim)
+		if !ok {
+			return true
 		}
-		if rest, ok := bytes.CutPrefix(line, delim); ok {
-			closing := bytes.HasPrefix(rest, []byte("--"))
-			if closing {
-				rest = rest[2:]
-			}
-			if len(bytes.TrimRight(rest, " \t\r")) == 0 {
-				if start >= 0 {
-					parts = append(parts, trimLineBreak(body[start:i]))
-				}
-				found = true
-				if closing {
-					return parts, true
-				}
-				start = next
-			}
+		closing := bytes.HasPrefix(rest, []byte("--"))
+		if closing {
+			rest = rest[2:]
 		}
-		i = next
-	}
-	if start >= 0 && start <= len(body) {
+		if len(bytes.TrimRight(rest, " \t")) > 0 {
+			return true // a longer boundary, or text
+		}
+		if start >= 0 {
+			parts = append(parts, trimLineBreak(body[start:i]))
+		}
+		found, start, closed = true, next, closing
+		return !closing && len(parts) < max
+	})
+	if start >= 0 && !closed {
 		parts = append(parts, body[start:])
 	}
 	return parts, found
@@ -255,13 +260,16 @@ func splitMultipart(body []byte, boundary string) (parts [][]byte, found bool) {
 // sniffBoundary returns the boundary of the first line that starts "--",
 // or "".
 func sniffBoundary(body []byte) string {
-	for _, line := range bytes.Split(body, []byte("\n")) {
-		line = bytes.TrimRight(line, " \t\r")
+	boundary := ""
+	eachLine(body, func(_ int, line []byte, _ int) bool {
+		line = bytes.TrimRight(line, " \t")
 		if len(line) > 2 && bytes.HasPrefix(line, []byte("--")) {
-			return string(line[2:])
+			boundary = string(line[2:])
+			return false
 		}
-	}
-	return ""
+		return true
+	})
+	return boundary
 }
 
 // trimLineBreak drops the line break that belongs to the boundary after a

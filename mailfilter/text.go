@@ -21,21 +21,16 @@ const maxParts = 1000
 // Skipped is a piece of a message that Text could not read, named without
 // quoting the message.
 type Skipped struct {
-	// Part is the part's IMAP section number (RFC 3501: "1" for the body
-	// of a single-part message, "2.1" for the first part of the second);
-	// "" for the message as a whole.
+	// Part is the part's IMAP section number (RFC 3501): "1" for the body
+	// of a single-part message, "2.1" for the first part of the second.
 	Part string
 	// Why says what was wrong: "bad base64", "multiparts nested deeper
 	// than 16", "more than 1000 parts".
 	Why string
 }
 
-func (s Skipped) String() string {
-	if s.Part == "" {
-		return s.Why
-	}
-	return "part " + s.Part + ": " + s.Why
-}
+// String is how X-Kasuhara-Skipped names s: "part 2: bad base64".
+func (s Skipped) String() string { return "part " + s.Part + ": " + s.Why }
 
 // Text returns what msg's sender wrote, as it is scored: the decoded subject,
 // a blank line, and the sender's own text from the body (see OwnText). It
@@ -96,7 +91,7 @@ func (r *reader) entityText(e entity, section string, depth int) (text string, p
 			r.skip(orOne(section), fmt.Sprintf("multiparts nested deeper than %d", maxDepth))
 			return "", false
 		}
-		parts, found := splitMultipart(e.body, params["boundary"])
+		parts, found := splitMultipart(e.body, params["boundary"], max(maxParts-r.parts, 0))
 		if found {
 			return r.multipartText(parts, mt == "multipart/alternative", section, depth)
 		}

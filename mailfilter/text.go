@@ -18,6 +18,10 @@ const maxDepth = 16
 // skipped.
 const maxParts = 1000
 
+// maxSubjectBytes is how much of a Subject field Text decodes: four times
+// the most text that is classified, which no encoding of that text needs.
+const maxSubjectBytes = 4 * DefaultMaxTextBytes
+
 // Skipped is a piece of a message that Text could not read, named without
 // quoting the message.
 type Skipped struct {
@@ -62,7 +66,9 @@ func read(msg []byte, limit int) (text string, skipped []Skipped, err error) {
 	e := readEntity(msg)
 	r := &reader{}
 	body, _ := r.entityText(e, "", 0)
-	text = strings.TrimSpace(headerText(e.header.Get("Subject")) + "\n\n" + ownText(body, limit))
+	subject := e.header.Get("Subject")
+	subject = subject[:min(len(subject), maxSubjectBytes)]
+	text = strings.TrimSpace(headerText(subject) + "\n\n" + ownText(body, limit))
 	if text == "" {
 		if len(r.skipped) > 0 {
 			return "", r.skipped, &Error{Reason: ReasonUnparseable, Err: fmt.Errorf("skipped %s", skippedValue(r.skipped))}

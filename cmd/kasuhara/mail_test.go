@@ -145,6 +145,13 @@ func TestMailAddsHeadersAndKeepsTheRest(t *testing.T) {
 			stderrNone: true,
 		},
 		{
+			name:      "a bad part is named in X-Kasuhara-Skipped and on stderr",
+			args:      []string{"--lexicon", "testdata/lexicon"},
+			in:        "Subject: x\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\n殺すぞ\n--b\nContent-Transfer-Encoding: base64\n\n!!!!\n--b--\n",
+			want:      "X-Kasuhara-Label: harassment\nX-Kasuhara-Score: 1\nX-Kasuhara-Categories: threat\nX-Kasuhara-Lexicon: " + testLexiconVersion(t) + "\nX-Kasuhara-Skipped: part 2: bad base64\n",
+			stderrHas: "scored without what it could not read: part 2: bad base64",
+		},
+		{
 			name:      "unreadable mail passes with X-Kasuhara-Error and what was skipped",
 			args:      []string{"--lexicon", "testdata/lexicon"},
 			in:        "Content-Transfer-Encoding: base64\n\n!!!!\n",

@@ -512,7 +512,7 @@ func (s *milterSession) Body(m *milter.Modifier) (milter.Response, error) {
 	}
 	if o.Verdict != nil {
 		s.cfg.log.Info("message checked", "queue_id", queueID, "label", o.Verdict.Label, "score", o.Verdict.Score,
-			"categories", strings.Join(o.Verdict.Categories, ","), "action", action, "bytes", s.size)
+			"categories", strings.Join(o.Verdict.Categories, ","), "action", action, "bytes", s.size, "skipped", skippedOf(o))
 	} else {
 		// mailfilter errors name what was wrong, never message text.
 		s.cfg.log.Warn("message passed unscored", "queue_id", queueID, "reason", string(o.Reason()), "err", o.Err, "bytes", s.size)

@@ -45,3 +45,26 @@ func ExampleOwnText() {
 	// Output:
 	// 届いていません。
 }
+
+func ExampleRead() {
+	msg := "Subject: =?ISO-2022-JP?B?5q6644GZ?=\r\n" + // UTF-8 labelled ISO-2022-JP: 殺す
+		"Content-Type: multipart/mixed; boundary=b\r\n" +
+		"\r\n" +
+		"--b\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n" +
+		"\r\n" +
+		"責任者を出せ。\xff\r\n" + // a stray byte
+		"--b\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n" +
+		"Content-Transfer-Encoding: base64\r\n" +
+		"\r\n" +
+		"!!!!\r\n" +
+		"--b--\r\n"
+	text, skipped, err := mailfilter.Read([]byte(msg))
+	fmt.Printf("%s\n%v %v\n", text, skipped, err)
+	// Output:
+	// 殺す
+	//
+	// 責任者を出せ。�
+	// [part 2: bad base64] <nil>
+}

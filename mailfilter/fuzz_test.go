@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -12,7 +13,7 @@ import (
 )
 
 // FuzzApply: any input comes out whole with only ASCII X-Kasuhara-* fields
-// added, and the classifier is only ever given valid, non-empty UTF-8 within
+// added, DropFields only removes, and the classifier is only ever given valid, non-empty UTF-8 within
 // the limit.
 func FuzzApply(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/*.eml")
@@ -23,18 +24,36 @@ func FuzzApply(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	for _, c := range craftedMail {
+		f.Add([]byte(c.msg))
+	}
 	f.Add([]byte(""))
 	f.Add([]byte("From \n"))
 	f.Add([]byte("Subject: =?ISO-2022-JP?B?GyRC?=\r\n\r\n\x1b$B;&\r\n"))
 	f.Add([]byte("Content-Type: multipart/alternative; boundary=x\n\n--x\nContent-Type: text/html\n\n<blockquote><p>\xff\xfe</p>\n--x--\n"))
 	const max = 256
+	var classified string
 	filter := &mailfilter.Filter{MaxTextBytes: max, Classify: func(_ context.Context, text string) (mailfilter.Verdict, error) {
 		if text == "" || len(text) > max || !utf8.ValidString(text) {
 			panic("classifier given bad text")
 		}
+		classified = text
 		return mailfilter.Verdict{Label: "routine", Lexicon: "fuzz"}, nil
 	}}
 	f.Fuzz(func(t *testing.T, in []byte) {
+		// What is classified is the start of the whole text, cut no
+		// shorter than the limit allows.
+		classified = ""
+		filter.Check(context.Background(), in)
+		if full, err := mailfilter.Text(in); err == nil {
+			if !strings.HasPrefix(full, classified) || len(classified) < min(len(full), max/2) || (len(full) <= max && classified != full) {
+				t.Fatalf("classified %q of the text %q", classified, full)
+			}
+		}
+		// DropFields only removes, and leaves nothing it would remove.
+		if d := mailfilter.DropFields(in); len(d) > len(in) || !bytes.Equal(mailfilter.DropFields(d), d) {
+			t.Fatalf("DropFields(%q) = %q, which it changes again or is longer", in, d)
+		}
 		out, o := filter.Apply(context.Background(), append([]byte(nil), in...))
 		fields := o.Fields()
 		for _, fl := range fields {

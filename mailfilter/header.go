@@ -44,3 +44,45 @@ func lineEnding(msg []byte) string {
 	}
 	return "\n"
 }
+
+// DropFields returns msg without the X-Kasuhara-* fields in its header
+// block (with their continuation lines), so that a sender cannot forge a
+// verdict; every other byte is kept. A leading mbox "From " line stays.
+// msg may be the start of a longer message: a field not ended by a line
+// break in msg is kept.
+func DropFields(msg []byte) []byte {
+	from := len(envelopeLine(msg))
+	head := msg[from : from+len(msg[from:])-len(readEntity(msg[from:]).body)]
+	prefix := []byte(strings.ToLower(HeaderPrefix))
+	var out []byte
+	dropped := false
+	kept := 0 // msg[:kept] is in out or still to copy
+	for i := 0; i < len(head); {
+		end := fieldEnd(head, i)
+		line := head[i:end]
+		if len(line) >= len(prefix) && bytes.EqualFold(line[:len(prefix)], prefix) && bytes.HasSuffix(line, []byte("\n")) {
+			out = append(out, msg[kept:from+i]...)
+			kept, dropped = from+end, true
+		}
+		i = end
+	}
+	if !dropped {
+		return msg
+	}
+	return append(out, msg[kept:]...)
+}
+
+// fieldEnd returns where the header field starting at head[i] ends: after
+// its line break and those of its continuation lines.
+func fieldEnd(head []byte, i int) int {
+	for {
+		nl := bytes.IndexByte(head[i:], '\n')
+		if nl < 0 {
+			return len(head)
+		}
+		i += nl + 1
+		if i >= len(head) || (head[i] != ' ' && head[i] != '\t') {
+			return i
+		}
+	}
+}

@@ -6,9 +6,15 @@
 // verdict headers at the top of the message, leaving every other byte as it
 // was.
 //
+// It reads leniently, as the recipient's mail program will: a broken part,
+// bad base64, an unterminated quote or a missing boundary loses only what
+// cannot be decoded, and an X-Kasuhara-Skipped header names it; the rest is
+// scored. Charsets are weighed against the bytes, since senders mislabel
+// them.
+//
 // The package knows nothing about classifiers, flags or servers: it is given
-// a ClassifyFunc. A message it cannot read gets an X-Kasuhara-Error header
-// instead of a verdict; it is never refused.
+// a ClassifyFunc. A message with nothing it can read gets an
+// X-Kasuhara-Error header instead of a verdict; it is never refused.
 package mailfilter
 
 import (
@@ -26,6 +32,7 @@ const (
 	HeaderCategories = "X-Kasuhara-Categories"
 	HeaderLexicon    = "X-Kasuhara-Lexicon"
 	HeaderError      = "X-Kasuhara-Error"
+	HeaderSkipped    = "X-Kasuhara-Skipped"
 )
 
 // HeaderPrefix starts the name of every header field a Filter adds.
@@ -57,7 +64,8 @@ type Reason string
 
 // The reasons a message is not scored.
 const (
-	// ReasonUnparseable: the header block or the MIME structure is broken.
+	// ReasonUnparseable: there is no text because every piece that could
+	// have held some was skipped (see Skipped).
 	ReasonUnparseable Reason = "unparseable"
 	// ReasonNoText: no subject and no text part with anything in it.
 	ReasonNoText Reason = "no-text"
@@ -69,7 +77,7 @@ const (
 )
 
 var reasonText = map[Reason]string{
-	ReasonUnparseable:    "not scored: the message is not valid RFC 5322/MIME",
+	ReasonUnparseable:    "not scored: no part of the message could be read",
 	ReasonNoText:         "not scored: the message has no text",
 	ReasonTooLarge:       "not scored: the message is over the size limit",
 	ReasonClassifyFailed: "not scored: the classifier failed",
@@ -92,10 +100,13 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Outcome is the result of checking one message: a Verdict, or an *Error
-// saying why there is none.
+// saying why there is none; and what of the message could not be read.
 type Outcome struct {
 	Verdict *Verdict
 	Err     error
+	// Skipped names the pieces of the message that were not read, with a
+	// verdict on the rest or without one.
+	Skipped []Skipped
 }
 
 // TooLarge is the Outcome for a message over limit bytes, which is not read.
@@ -115,8 +126,39 @@ type Field struct {
 }
 
 // Fields returns the header fields that record o: the four verdict fields,
-// or X-Kasuhara-Error. Every value is printable ASCII.
+// or X-Kasuhara-Error; then X-Kasuhara-Skipped if anything was skipped.
+// Every value is printable ASCII.
 func (o Outcome) Fields() []Field {
+	fields := o.verdictFields()
+	if len(o.Skipped) > 0 {
+		fields = append(fields, Field{HeaderSkipped, asciiValue(skippedValue(o.Skipped))})
+	}
+	return fields
+}
+
+// maxSkippedValue is about how long an X-Kasuhara-Skipped value may grow
+// before the rest is only counted, to keep it within a header line.
+const maxSkippedValue = 600
+
+// skippedValue lists what was skipped, "; " between, as long as it stays
+// short, then how many more: "part 2: bad base64; part 3: bad base64;
+// and 40 more".
+func skippedValue(skipped []Skipped) string {
+	var b strings.Builder
+	for i, s := range skipped {
+		if b.Len() > maxSkippedValue {
+			fmt.Fprintf(&b, "; and %d more", len(skipped)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(s.String())
+	}
+	return b.String()
+}
+
+func (o Outcome) verdictFields() []Field {
 	if o.Verdict == nil {
 		var e *Error
 		if !errors.As(o.Err, &e) {
@@ -192,22 +234,22 @@ type Filter struct {
 }
 
 // Check reads msg, classifies what its sender wrote and returns the verdict
-// or why there is none.
+// or why there is none, and what it could not read.
 func (f *Filter) Check(ctx context.Context, msg []byte) Outcome {
-	text, err := Text(msg)
-	if err != nil {
-		return Outcome{Err: err}
-	}
 	max := f.MaxTextBytes
 	if max <= 0 {
 		max = DefaultMaxTextBytes
 	}
+	text, skipped, err := read(msg, max)
+	if err != nil {
+		return Outcome{Err: err, Skipped: skipped}
+	}
 	text = truncate(text, max)
 	v, err := f.Classify(ctx, text)
 	if err != nil {
-		return Outcome{Err: &Error{Reason: ReasonClassifyFailed, Err: err}}
+		return Outcome{Err: &Error{Reason: ReasonClassifyFailed, Err: err}, Skipped: skipped}
 	}
-	return Outcome{Verdict: &v}
+	return Outcome{Verdict: &v, Skipped: skipped}
 }
 
 // Apply checks msg and returns it with the outcome's header fields added at

@@ -60,12 +60,13 @@ func classify(t *testing.T) mailfilter.ClassifyFunc {
 // compared with testdata/NAME.golden and testdata/NAME.text.
 func TestMessages(t *testing.T) {
 	cases := []struct {
-		file   string
-		name   string
-		label  string            // want X-Kasuhara-Label; "" for none
-		reason mailfilter.Reason // want X-Kasuhara-Error's reason
-		has    []string          // the scored text contains these
-		hasNot []string          // and not these
+		file    string
+		name    string
+		label   string            // want X-Kasuhara-Label; "" for none
+		reason  mailfilter.Reason // want X-Kasuhara-Error's reason
+		has     []string          // the scored text contains these
+		hasNot  []string          // and not these
+		skipped string            // want X-Kasuhara-Skipped
 	}{
 		{file: "utf8-8bit", name: "UTF-8 8bit threat is harassment", label: "harassment", has: []string{"お問い合わせ", "殺すぞ"}},
 		{file: "iso2022jp-subject", name: "ISO-2022-JP body and RFC 2047 ISO-2022-JP subject asking for a manager is escalate", label: "escalate", has: []string{"責任者を出してください", "掃除機が動きません"}},
@@ -83,9 +84,9 @@ func TestMessages(t *testing.T) {
 		{file: "mislabelled-sjis", name: "Shift_JIS labelled UTF-8 and a raw 8-bit subject are sniffed", label: "harassment", has: []string{"至急", "殺してやる"}},
 		{file: "unlabelled-jis", name: "unlabelled ISO-2022-JP is sniffed", label: "escalate", has: []string{"お願い", "責任者の方から"}},
 		{file: "mbox-from-line", name: "an mbox From line stays first", label: "routine", has: []string{"在庫はありますか"}},
-		{file: "broken-multipart", name: "a multipart with no closing boundary is unparseable", reason: mailfilter.ReasonUnparseable},
-		{file: "broken-header", name: "a header line with no colon is unparseable", reason: mailfilter.ReasonUnparseable},
-		{file: "broken-base64", name: "invalid base64 is unparseable", reason: mailfilter.ReasonUnparseable},
+		{file: "broken-multipart", name: "a multipart with no closing boundary ends its last part at the end", label: "harassment", has: []string{"壊れたメール", "殺すぞ"}},
+		{file: "broken-header", name: "a header line with no colon starts the body", label: "harassment", has: []string{"hello", "this line is not a header", "殺すぞ"}},
+		{file: "broken-base64", name: "invalid base64 is decoded up to the damage, which is named", label: "harassment", has: []string{"件名", "殺す"}, skipped: "part 1: bad base64"},
 		{file: "no-text", name: "an image with no subject has no text", reason: mailfilter.ReasonNoText},
 	}
 	f := &mailfilter.Filter{Classify: classify(t)}
@@ -115,6 +116,9 @@ func TestMessages(t *testing.T) {
 				if o.Verdict.Label != c.label {
 					t.Errorf("label %q, want %q; scored text:\n%s", o.Verdict.Label, c.label, text)
 				}
+			}
+			if got := strings.Join(skippedStrings(o.Skipped), "; "); got != c.skipped {
+				t.Errorf("skipped %q, want %q", got, c.skipped)
 			}
 			for _, s := range c.has {
 				if !strings.Contains(text, s) {
@@ -306,16 +310,44 @@ func TestClassifyFailureIsAnError(t *testing.T) {
 	}
 }
 
-func TestDeepNestingIsUnparseable(t *testing.T) {
+func TestDeepNestingIsSkipped(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("Subject: s\n")
 	for i := 0; i < 40; i++ {
 		b.WriteString("Content-Type: multipart/mixed; boundary=\"b" + string(rune('a'+i%26)) + strings.Repeat("x", i) + "\"\n\n--b" + string(rune('a'+i%26)) + strings.Repeat("x", i) + "\n")
 	}
 	b.WriteString("Content-Type: text/plain\n\nhi\n")
-	_, err := mailfilter.Text([]byte(b.String()))
-	var e *mailfilter.Error
-	if !errors.As(err, &e) || e.Reason != mailfilter.ReasonUnparseable {
-		t.Errorf("err %v, want unparseable", err)
+	text, skipped, err := mailfilter.Read([]byte(b.String()))
+	if err != nil || text != "s" {
+		t.Errorf("text %q, err %v; want the subject alone", text, err)
+	}
+	want := "part 1" + strings.Repeat(".1", 15) + ": multiparts nested deeper than 16"
+	if got := strings.Join(skippedStrings(skipped), "; "); got != want {
+		t.Errorf("skipped %q, want %q", got, want)
+	}
+}
+
+func skippedStrings(skipped []mailfilter.Skipped) []string {
+	var out []string
+	for _, s := range skipped {
+		out = append(out, s.String())
+	}
+	return out
+}
+
+func TestDropFields(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"forged fields go, folded ones whole", "X-Kasuhara-Label: routine\r\nSubject: a\r\nx-kasuhara-score: 0\r\n\t0\r\n\r\nX-Kasuhara-Label: body\r\n", "Subject: a\r\n\r\nX-Kasuhara-Label: body\r\n"},
+		{"an mbox From line stays", "From a@b Wed May  1 12:00:00 2024\nX-Kasuhara-Label: routine\nSubject: a\n\nb\n", "From a@b Wed May  1 12:00:00 2024\nSubject: a\n\nb\n"},
+		{"a field cut off at the end of the input stays", "Subject: a\nX-Kasuhara-Label: rou", "Subject: a\nX-Kasuhara-Label: rou"},
+		{"a message without them is returned as it is", "Subject: a\n\nb\n", "Subject: a\n\nb\n"},
+		{"past a line that is not a field nothing goes", "Subject: a\nnot a field\nX-Kasuhara-Label: routine\n\nb\n", "Subject: a\nnot a field\nX-Kasuhara-Label: routine\n\nb\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := string(mailfilter.DropFields([]byte(c.in))); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
 	}
 }

@@ -37,51 +37,77 @@ var (
 //
 // An attribution followed by unquoted text is kept: it is more likely the
 // sender's own sentence than a quotation.
-func OwnText(body string) string {
-	lines := strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n")
-	var out []string
-	for i := 0; i < len(lines); i++ {
-		l := lines[i]
+func OwnText(body string) string { return ownText(body, -1) }
+
+// ownText is OwnText, stopping once it has more than limit bytes of text
+// (limit < 0: no limit), as a message's text is cut there anyway. It reads
+// line by line without splitting body, so that a body of many short lines
+// costs no more memory than its text.
+func ownText(body string, limit int) string {
+	var out strings.Builder
+	blank := true // the last line written was blank, or none was
+	for rest, more := body, true; more && (limit < 0 || out.Len() <= limit); {
+		var l string
+		l, rest, more = strings.Cut(rest, "\n")
+		l = strings.TrimSuffix(l, "\r")
 		switch {
 		case l == "-- " || l == "--":
-			return tidyLines(strings.Join(out, "\n"))
-		case historyMark.MatchString(l) && historyFollows(lines[i+1:]):
-			return tidyLines(strings.Join(out, "\n"))
+			return tidyLines(out.String())
+		case historyMark.MatchString(l) && historyFollows(rest):
+			return tidyLines(out.String())
 		case quotedLine.MatchString(l):
 			continue
-		case attribution.MatchString(l) && quoteFollows(lines[i+1:]):
+		case attribution.MatchString(l) && quoteFollows(rest):
 			continue
 		}
-		out = append(out, l)
+		// Written as tidyLines keeps it, so that out.Len() counts what is
+		// kept.
+		if l = strings.TrimSpace(l); l != "" || !blank {
+			out.WriteString(l)
+			out.WriteByte('\n')
+			blank = l == ""
+		}
 	}
-	return tidyLines(strings.Join(out, "\n"))
+	return tidyLines(out.String())
+}
+
+// nextLines calls f with each line of rest, without its line ending,
+// until f returns false.
+func nextLines(rest string, f func(line string) bool) {
+	for more := true; more; {
+		var l string
+		l, rest, more = strings.Cut(rest, "\n")
+		if !f(strings.TrimSuffix(l, "\r")) {
+			return
+		}
+	}
 }
 
 // historyFollows reports whether a header line is among the next three
 // non-blank lines.
-func historyFollows(rest []string) bool {
-	n := 0
-	for _, l := range rest {
+func historyFollows(rest string) bool {
+	found, n := false, 0
+	nextLines(rest, func(l string) bool {
 		if strings.TrimSpace(l) == "" {
-			continue
-		}
-		if historyHeader.MatchString(l) {
 			return true
 		}
-		if n++; n == 3 {
-			break
-		}
-	}
-	return false
+		found = historyHeader.MatchString(l)
+		n++
+		return !found && n < 3
+	})
+	return found
 }
 
 // quoteFollows reports whether the next non-blank line is quoted, or there
 // is none.
-func quoteFollows(rest []string) bool {
-	for _, l := range rest {
-		if strings.TrimSpace(l) != "" {
-			return quotedLine.MatchString(l)
+func quoteFollows(rest string) bool {
+	quoted := true
+	nextLines(rest, func(l string) bool {
+		if strings.TrimSpace(l) == "" {
+			return true
 		}
-	}
-	return true
+		quoted = quotedLine.MatchString(l)
+		return false
+	})
+	return quoted
 }

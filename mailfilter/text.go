@@ -1,123 +1,150 @@
 package mailfilter
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
+	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
-	"github.com/emersion/go-message"
-	_ "github.com/emersion/go-message/charset" // ISO-2022-JP, Shift_JIS, EUC-JP and the rest for go-message
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
-	"golang.org/x/text/encoding"
-	"golang.org/x/text/encoding/japanese"
 )
 
-// maxDepth is how deeply multiparts may nest before a message is refused as
-// unparseable.
+// maxDepth is how deeply multiparts may nest; one nested deeper is
+// skipped.
 const maxDepth = 16
 
-// Errors for messages Text cannot read. They say what was wrong, never
-// what the message says.
-var (
-	errHeader    = errors.New("malformed header block")
-	errMultipart = errors.New("malformed multipart body")
-	errPartBody  = errors.New("undecodable part body")
-	errTooDeep   = fmt.Errorf("multiparts nested deeper than %d", maxDepth)
-)
+// maxParts is how many parts Text reads in one message; those after are
+// skipped.
+const maxParts = 1000
+
+// maxSubjectBytes is how much of a Subject field Text decodes: four times
+// the most text that is classified, which no encoding of that text needs.
+const maxSubjectBytes = 4 * DefaultMaxTextBytes
+
+// Skipped is a piece of a message that Text could not read, named without
+// quoting the message.
+type Skipped struct {
+	// Part is the part's IMAP section number (RFC 3501): "1" for the body
+	// of a single-part message, "2.1" for the first part of the second.
+	Part string
+	// Why says what was wrong: "bad base64", "multiparts nested deeper
+	// than 16", "more than 1000 parts".
+	Why string
+}
+
+// String is how X-Kasuhara-Skipped names s: "part 2: bad base64".
+func (s Skipped) String() string { return "part " + s.Part + ": " + s.Why }
 
 // Text returns what msg's sender wrote, as it is scored: the decoded subject,
 // a blank line, and the sender's own text from the body (see OwnText). It
 // prefers text/plain to text/html within multipart/alternative, reads the
 // inline text parts of other multiparts, and skips attachments and attached
 // messages. An error is an *Error with ReasonUnparseable or ReasonNoText.
+// Read reads leniently and also says what it skipped.
 func Text(msg []byte) (string, error) {
+	text, _, err := Read(msg)
+	return text, err
+}
+
+// Read is Text, and also returns what it could not read. It reads every
+// part it can: a broken header line ends the header block, an unreadable
+// Content-Type is text/plain, a missing boundary is looked for, a missing
+// closing boundary ends the last part at the end of the message, base64
+// and quoted-printable are decoded as far as they can be, and charsets are
+// sniffed (see decodeText). Only what cannot be decoded at all is skipped
+// and named. An error is an *Error with ReasonNoText, or ReasonUnparseable
+// when there is no text because what was there was skipped.
+func Read(msg []byte) (text string, skipped []Skipped, err error) {
+	return read(msg, -1)
+}
+
+// read is Read, keeping about limit bytes of the sender's own text at most
+// (limit < 0: all of it); Check cuts it there anyway.
+func read(msg []byte, limit int) (text string, skipped []Skipped, err error) {
 	msg = msg[len(envelopeLine(msg)):]
-	e, err := message.Read(bytes.NewReader(msg))
-	if err != nil && !tolerable(err) {
-		return "", &Error{Reason: ReasonUnparseable, Err: errHeader}
-	}
-	subject := headerText(e.Header, "Subject")
-	body, _, err := entityText(e, 0)
-	if err != nil {
-		return "", &Error{Reason: ReasonUnparseable, Err: err}
-	}
-	body = OwnText(body)
-	text := strings.TrimSpace(subject + "\n\n" + body)
+	e := readEntity(msg)
+	r := &reader{}
+	body, _ := r.entityText(e, "", 0)
+	subject := e.header.Get("Subject")
+	subject = subject[:min(len(subject), maxSubjectBytes)]
+	text = strings.TrimSpace(headerText(subject) + "\n\n" + ownText(body, limit))
 	if text == "" {
-		return "", &Error{Reason: ReasonNoText}
+		if len(r.skipped) > 0 {
+			return "", r.skipped, &Error{Reason: ReasonUnparseable, Err: fmt.Errorf("skipped %s", skippedValue(r.skipped))}
+		}
+		return "", nil, &Error{Reason: ReasonNoText}
 	}
-	return text, nil
+	return text, r.skipped, nil
 }
 
-// tolerable errors leave the body undecoded, which toUTF8 then sniffs.
-func tolerable(err error) bool {
-	return message.IsUnknownCharset(err) || message.IsUnknownEncoding(err)
+// reader collects what a message's parts say and what it skipped.
+type reader struct {
+	skipped []Skipped
+	parts   int
 }
 
-// headerText decodes an RFC 2047 header value, falling back to the raw value
-// (which may be 8-bit Shift_JIS or UTF-8) when decoding fails.
-func headerText(h message.Header, key string) string {
-	s, err := h.Text(key)
-	if err != nil {
-		s = h.Get(key)
-	}
-	return strings.Join(strings.Fields(toUTF8([]byte(s))), " ")
+func (r *reader) skip(part, why string) {
+	r.skipped = append(r.skipped, Skipped{Part: part, Why: why})
 }
 
-// entityText returns the text of e and whether any of it came from
-// text/plain.
-func entityText(e *message.Entity, depth int) (text string, plain bool, err error) {
-	mt, _, _ := e.Header.ContentType()
-	if mr := e.MultipartReader(); mr != nil {
+// entityText returns the text of e, the part numbered section, and whether
+// any of it came from text/plain.
+func (r *reader) entityText(e entity, section string, depth int) (text string, plain bool) {
+	mt, params := e.contentType()
+	if strings.HasPrefix(mt, "multipart/") {
 		if depth >= maxDepth {
-			return "", false, errTooDeep
+			r.skip(orOne(section), fmt.Sprintf("multiparts nested deeper than %d", maxDepth))
+			return "", false
 		}
-		return multipartText(mr, mt == "multipart/alternative", depth)
-	}
-	if disp, _, _ := e.Header.ContentDisposition(); disp == "attachment" {
-		return "", false, nil
-	}
-	switch mt {
-	case "", "text/plain":
-		b, err := io.ReadAll(e.Body)
-		if err != nil {
-			return "", false, errPartBody
+		parts, found := splitMultipart(e.body, params["boundary"], max(maxParts-r.parts, 0))
+		if found {
+			return r.multipartText(parts, mt == "multipart/alternative", section, depth)
 		}
-		return toUTF8(b), true, nil
-	case "text/html":
-		b, err := io.ReadAll(e.Body)
-		if err != nil {
-			return "", false, errPartBody
-		}
-		return htmlText(toUTF8(b)), false, nil
+		mt = "text/plain" // no boundary in it: its body is all there is to read
 	}
-	return "", false, nil // attachments, images, attached messages
+	if disp, _ := mediaType(e.header.Get("Content-Disposition")); disp == "attachment" {
+		return "", false
+	}
+	if mt != "text/plain" && mt != "text/html" {
+		return "", false // attachments, images, attached messages
+	}
+	b, ok := e.decodedBody()
+	if !ok {
+		r.skip(orOne(section), "bad base64")
+	}
+	s := decodeText(b, params["charset"])
+	if mt == "text/html" {
+		return htmlText(s), false
+	}
+	return s, true
+}
+
+// orOne is the section number of the body of a single-part message.
+func orOne(section string) string {
+	if section == "" {
+		return "1"
+	}
+	return section
 }
 
 // multipartText reads every part. Of an alternative it keeps the first part
 // with text from text/plain, else the first with any text; of any other
 // multipart it joins the text of every inline part.
-func multipartText(mr message.MultipartReader, alternative bool, depth int) (string, bool, error) {
+func (r *reader) multipartText(parts [][]byte, alternative bool, section string, depth int) (string, bool) {
 	var texts []string
 	var best string
 	bestPlain, found := false, false
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
+	for i, p := range parts {
+		sub := strconv.Itoa(i + 1)
+		if section != "" {
+			sub = section + "." + sub
+		}
+		if r.parts++; r.parts > maxParts {
+			r.skip(sub, fmt.Sprintf("more than %d parts", maxParts))
 			break
 		}
-		if err != nil && !tolerable(err) {
-			return "", false, errMultipart
-		}
-		text, plain, err := entityText(p, depth+1)
-		if err != nil {
-			return "", false, err
-		}
+		text, plain := r.entityText(readEntity(p), sub, depth+1)
 		if strings.TrimSpace(text) == "" {
 			continue
 		}
@@ -131,41 +158,9 @@ func multipartText(mr message.MultipartReader, alternative bool, depth int) (str
 		}
 	}
 	if alternative {
-		return best, bestPlain, nil
+		return best, bestPlain
 	}
-	return strings.Join(texts, "\n\n"), bestPlain, nil
-}
-
-// toUTF8 returns b as UTF-8. go-message has already converted parts whose
-// charset it knows; what is left is sniffed, because Japanese mail is often
-// mislabelled: ISO-2022-JP escapes in "us-ascii" or unlabelled text, or
-// Shift_JIS and EUC-JP bytes labelled UTF-8 or not at all.
-func toUTF8(b []byte) string {
-	if bytes.Contains(b, []byte("\x1b$B")) || bytes.Contains(b, []byte("\x1b$@")) {
-		if s, ok := decodeWith(japanese.ISO2022JP, b); ok {
-			return s
-		}
-	}
-	if utf8.Valid(b) {
-		return string(b)
-	}
-	sjis, sjisOK := decodeWith(japanese.ShiftJIS, b)
-	euc, eucOK := decodeWith(japanese.EUCJP, b)
-	switch {
-	case sjisOK && (!eucOK || strings.Count(sjis, "\uFFFD") <= strings.Count(euc, "\uFFFD")):
-		return sjis
-	case eucOK:
-		return euc
-	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
-}
-
-func decodeWith(enc encoding.Encoding, b []byte) (string, bool) {
-	out, err := enc.NewDecoder().Bytes(b)
-	if err != nil {
-		return "", false
-	}
-	return strings.ToValidUTF8(string(out), "\uFFFD"), true
+	return strings.Join(texts, "\n\n"), bestPlain
 }
 
 // htmlText turns HTML into text: line breaks for <br> and block elements,
@@ -240,16 +235,19 @@ func collapseSpace(s string) string {
 
 // tidyLines trims every line and drops runs of blank lines to one.
 func tidyLines(s string) string {
-	lines := strings.Split(s, "\n")
-	out := lines[:0]
+	var b strings.Builder
 	blank := true
-	for _, l := range lines {
+	nextLines(s, func(l string) bool {
 		l = strings.TrimSpace(l)
 		if l == "" && blank {
-			continue
+			return true
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
 		}
 		blank = l == ""
-		out = append(out, l)
-	}
-	return strings.TrimSpace(strings.Join(out, "\n"))
+		b.WriteString(l)
+		return true
+	})
+	return strings.TrimSpace(b.String())
 }

@@ -135,15 +135,17 @@ func runMail(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	out := bufio.NewWriter(stdout)
 	var o mailfilter.Outcome
-	if int64(len(msg)) > mf.maxMessageBytes {
+	tooLarge := int64(len(msg)) > mf.maxMessageBytes
+	if tooLarge {
 		o = mailfilter.TooLarge(mf.maxMessageBytes)
-		_, err = out.Write(mailfilter.AddFields(msg, o.Fields()))
-		if err == nil {
-			_, err = io.Copy(out, stdin)
-		}
 	} else {
 		o = checkMail(ctx, &mf, msg)
-		_, err = out.Write(mailfilter.AddFields(msg, o.Fields()))
+	}
+	// X-Kasuhara-* fields the sender wrote go, as the milter deletes them:
+	// the only verdict in the message is this one.
+	_, err = out.Write(mailfilter.AddFields(mailfilter.DropFields(msg), o.Fields()))
+	if err == nil && tooLarge {
+		_, err = io.Copy(out, stdin)
 	}
 	if err == nil {
 		err = out.Flush()
@@ -154,8 +156,21 @@ func runMail(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if o.Verdict == nil {
 		// Never message text: mailfilter errors name only what was wrong.
 		fmt.Fprintf(stderr, "kasuhara mail: passed unscored: %v\n", o.Err)
+	} else if skipped := skippedOf(o); skipped != "" {
+		fmt.Fprintf(stderr, "kasuhara mail: scored without what it could not read: %s\n", skipped)
 	}
 	return nil
+}
+
+// skippedOf is o's X-Kasuhara-Skipped value (part numbers and reasons,
+// never message text), or "".
+func skippedOf(o mailfilter.Outcome) string {
+	for _, f := range o.Fields() {
+		if f.Name == mailfilter.HeaderSkipped {
+			return f.Value
+		}
+	}
+	return ""
 }
 
 // checkMail checks one message, turning a classifier that cannot be built

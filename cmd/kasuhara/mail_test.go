@@ -138,11 +138,25 @@ func TestMailAddsHeadersAndKeepsTheRest(t *testing.T) {
 			stderrHas: "no-such-lexicon",
 		},
 		{
-			name:      "unparseable mail passes with X-Kasuhara-Error",
+			name:       "a line that is not a header field starts the body, which is scored",
+			args:       []string{"--lexicon", "testdata/lexicon"},
+			in:         "Subject: x\nnot a header line\n\n殺すぞ\n",
+			want:       "X-Kasuhara-Label: harassment\nX-Kasuhara-Score: 1\nX-Kasuhara-Categories: threat\nX-Kasuhara-Lexicon: " + testLexiconVersion(t) + "\n",
+			stderrNone: true,
+		},
+		{
+			name:      "a bad part is named in X-Kasuhara-Skipped and on stderr",
 			args:      []string{"--lexicon", "testdata/lexicon"},
-			in:        "Subject: x\nnot a header line\n\n殺すぞ\n",
-			want:      "X-Kasuhara-Error: unparseable; not scored: the message is not valid RFC 5322/MIME\n",
-			stderrHas: "malformed header block",
+			in:        "Subject: x\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\n殺すぞ\n--b\nContent-Transfer-Encoding: base64\n\n!!!!\n--b--\n",
+			want:      "X-Kasuhara-Label: harassment\nX-Kasuhara-Score: 1\nX-Kasuhara-Categories: threat\nX-Kasuhara-Lexicon: " + testLexiconVersion(t) + "\nX-Kasuhara-Skipped: part 2: bad base64\n",
+			stderrHas: "scored without what it could not read: part 2: bad base64",
+		},
+		{
+			name:      "unreadable mail passes with X-Kasuhara-Error and what was skipped",
+			args:      []string{"--lexicon", "testdata/lexicon"},
+			in:        "Content-Transfer-Encoding: base64\n\n!!!!\n",
+			want:      "X-Kasuhara-Error: unparseable; not scored: no part of the message could be read\nX-Kasuhara-Skipped: part 1: bad base64\n",
+			stderrHas: "unparseable: skipped part 1: bad base64",
 		},
 		{
 			name:      "mail over --max-message-bytes passes whole, unscored",
@@ -233,5 +247,37 @@ func TestMailCommandsAreListed(t *testing.T) {
 		if !strings.Contains(errOut.String(), name) {
 			t.Errorf("usage lacks %q:\n%s", name, errOut.String())
 		}
+	}
+}
+
+// The X-Kasuhara-* fields a sender wrote are dropped, folded ones whole, so
+// that a procmail or sieve rule sees only the gateway's verdict, as behind
+// the milter; a message too large to score loses them too.
+func TestMailDropsForgedVerdicts(t *testing.T) {
+	lex := testLexiconVersion(t)
+	cases := []struct {
+		name, args, in, want string
+	}{
+		{name: "forged fields before and after Subject go",
+			in:   "X-Kasuhara-Label: routine\nSubject: x\nx-kasuhara-score: 0\n  folded\nX-KASUHARA-Categories: none\nX-Other: kept\n\n殺すぞ\nX-Kasuhara-Label: routine in the body stays\n",
+			want: "X-Kasuhara-Label: harassment\nX-Kasuhara-Score: 1\nX-Kasuhara-Categories: threat\nX-Kasuhara-Lexicon: " + lex + "\nSubject: x\nX-Other: kept\n\n殺すぞ\nX-Kasuhara-Label: routine in the body stays\n"},
+		{name: "an mbox From line stays first",
+			in:   "From a@b Wed May  1 12:00:00 2024\r\nX-Kasuhara-Label: routine\r\nSubject: hi\r\n\r\nhello\r\n",
+			want: "From a@b Wed May  1 12:00:00 2024\r\nX-Kasuhara-Label: routine\r\nX-Kasuhara-Score: 0\r\nX-Kasuhara-Categories: none\r\nX-Kasuhara-Lexicon: " + lex + "\r\nSubject: hi\r\n\r\nhello\r\n"},
+		{name: "too large to score, still without them", args: "--max-message-bytes 60",
+			in:   "X-Kasuhara-Label: routine\nSubject: long\n\n" + strings.Repeat("殺すぞ\n", 30),
+			want: "X-Kasuhara-Error: too-large; not scored: the message is over the size limit (over 60 bytes)\nSubject: long\n\n" + strings.Repeat("殺すぞ\n", 30)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			args := append([]string{"--lexicon", "testdata/lexicon"}, strings.Fields(c.args)...)
+			if err := runMail(context.Background(), args, strings.NewReader(c.in), &out, &errOut); err != nil {
+				t.Fatalf("err = %v; stderr: %s", err, errOut.String())
+			}
+			if out.String() != c.want {
+				t.Errorf("output\n%q\nwant\n%q", out.String(), c.want)
+			}
+		})
 	}
 }

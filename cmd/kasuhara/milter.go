@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-milter"
@@ -31,6 +32,15 @@ const (
 // DefaultRejectReply is the SMTP reply to a refused message.
 const DefaultRejectReply = "550 5.7.1 Message refused: it was classified as harassment"
 
+// DefaultMaxHeldBytes is how many message bytes the milter holds at once,
+// across all its sessions, by default: six messages of the default
+// --max-message-bytes, or hundreds of ordinary ones.
+const DefaultMaxHeldBytes = 64 << 20
+
+// heldReply is the SMTP reply to a message that would take the milter past
+// --max-held-bytes: 4xx, so the sending server retries it later.
+const heldReply = "451 4.3.2 kasuhara: too many large messages at once, try again later"
+
 // rejectReply is a 5xx reply, an optional enhanced status code and text, all
 // printable ASCII ('%' is doubled when sent).
 var rejectReply = regexp.MustCompile(`^5[0-9][0-9]( 5\.[0-9]{1,3}\.[0-9]{1,3})? [ -~]+$`)
@@ -41,6 +51,12 @@ type milterConfig struct {
 	// progress drain, and ends with the drain timeout.
 	ctx      context.Context
 	inFlight *messageGate
+	// held bounds the message bytes all sessions hold at once; checks
+	// bounds the messages being decoded and classified at once (one per
+	// CPU: the work is CPU-bound, and each briefly needs a few times its
+	// message's size).
+	held     *byteBudget
+	checks   chan struct{}
 	filter   *mailfilter.Filter
 	policy   string
 	reply    string
@@ -57,6 +73,7 @@ func runMilter(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	reply := fs.String("reject-reply", DefaultRejectReply, "SMTP `REPLY` for --on-harassment=reject: 5xx, an optional 5.x.x status and ASCII text")
 	logFormat := fs.String("log-format", "text", "log format: text|json (message text is never logged)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long messages in progress may take to get their verdict before they are cut off")
+	maxHeld := fs.Int64("max-held-bytes", DefaultMaxHeldBytes, "most message `BYTES` held at once across all sessions; a message that would go past it is tempfailed (451 4.3.2, the sender retries); at least --max-message-bytes")
 	var logLevel slog.Level
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug|info|warn|error")
 	if err := parseFlags(fs, args); err != nil {
@@ -84,6 +101,9 @@ func runMilter(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	if *shutdownTimeout <= 0 {
 		return fmt.Errorf("--shutdown-timeout %v, want > 0", *shutdownTimeout)
 	}
+	if *maxHeld < mf.maxMessageBytes {
+		return fmt.Errorf("--max-held-bytes %d, want >= --max-message-bytes %d", *maxHeld, mf.maxMessageBytes)
+	}
 	log, err := newLogger(stderr, *logFormat, logLevel)
 	if err != nil {
 		return err
@@ -101,7 +121,8 @@ func runMilter(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	// verdict, not an error, unless the drain times out.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
-	cfg := &milterConfig{ctx: work, inFlight: &messageGate{}, filter: filter, policy: *policy, reply: *reply,
+	cfg := &milterConfig{ctx: work, inFlight: &messageGate{}, held: &byteBudget{max: *maxHeld},
+		checks: make(chan struct{}, runtime.GOMAXPROCS(0)), filter: filter, policy: *policy, reply: *reply,
 		maxBytes: mf.maxMessageBytes, log: log}
 	log.Info("milter listening", "addr", ln.Addr().Network()+":"+ln.Addr().String(), "on_harassment", *policy, "server", mf.server)
 	err = serveMilter(ctx, ln, cfg, *shutdownTimeout, cancelWork)
@@ -222,6 +243,37 @@ func (g *messageGate) drain() <-chan struct{} {
 	return g.idle
 }
 
+// byteBudget is a count of bytes held against a maximum, shared by every
+// session.
+type byteBudget struct {
+	mu        sync.Mutex
+	held, max int64
+}
+
+// take counts n more bytes held, unless that would pass the maximum.
+func (b *byteBudget) take(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.held+n > b.max {
+		return false
+	}
+	b.held += n
+	return true
+}
+
+// current is how many bytes are held.
+func (b *byteBudget) current() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.held
+}
+
+func (b *byteBudget) give(n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.held -= n
+}
+
 // connSet is a listener that remembers the connections it accepted and
 // has not seen closed, to close them when the drain ends.
 type connSet struct {
@@ -283,29 +335,57 @@ func (c *trackedConn) Close() error {
 // refuses; Abort resets one for the next message otherwise.
 type milterSession struct {
 	milter.NoOpMilter
-	cfg  *milterConfig
-	msg  bytes.Buffer
-	size int64
+	cfg *milterConfig
+	// chunks is the message as received, counted in cfg.held; nil once it
+	// is over the size cap.
+	chunks [][]byte
+	size   int64
+	// refused is set once the message is tempfailed for cfg.held: its
+	// further fields and chunks get the same answer, and nothing is kept.
+	refused bool
 	// forged counts the X-Kasuhara-* fields the message came with, by
 	// lower-case name, to delete them.
 	forged map[string]int
 	names  map[string]string // lower-case name → the name as sent
-	// counted is the message's place in cfg.inFlight, from its first field
-	// to its verdict or abort; nil between messages.
+	// counted is the message's place in cfg.inFlight and its bytes in
+	// cfg.held, from its first field to its verdict or abort; nil between
+	// messages.
 	counted *counted
 	// abandoned uncounts the message if the MTA drops the connection
 	// mid-message: go-milter then discards the session without calling
-	// Body or Abort.
+	// Body or Abort, and the message is uncounted once the session is
+	// garbage collected (within two minutes, Go's longest interval
+	// between collections).
 	abandoned runtime.Cleanup
 }
 
-// counted is one message counted in a messageGate, uncounted once.
+// counted is one message counted in a messageGate with the bytes it holds
+// in a byteBudget, uncounted once.
 type counted struct {
 	gate *messageGate
+	held *byteBudget
+	n    atomic.Int64 // bytes taken from held
 	once sync.Once
 }
 
-func (c *counted) done() { c.once.Do(c.gate.done) }
+// take counts n more bytes held by the message, if the budget has them.
+func (c *counted) take(n int64) bool {
+	if !c.held.take(n) {
+		return false
+	}
+	c.n.Add(n)
+	return true
+}
+
+// release gives back the bytes the message holds.
+func (c *counted) release() { c.held.give(c.n.Swap(0)) }
+
+func (c *counted) done() {
+	c.once.Do(func() {
+		c.release()
+		c.gate.done()
+	})
+}
 
 // begin counts the message in progress at its first field; false means
 // the milter is draining and the message must be tempfailed (the sender
@@ -315,7 +395,7 @@ func (s *milterSession) begin() bool {
 		if !s.cfg.inFlight.start() {
 			return false
 		}
-		s.counted = &counted{gate: s.cfg.inFlight}
+		s.counted = &counted{gate: s.cfg.inFlight, held: s.cfg.held}
 		s.abandoned = runtime.AddCleanup(s, (*counted).done, s.counted)
 	}
 	return true
@@ -332,17 +412,49 @@ func (s *milterSession) end() {
 
 var _ milter.Milter = (*milterSession)(nil)
 
-func (s *milterSession) add(b []byte) {
+// add keeps b, a piece of the message, and reports whether cfg.held had
+// room for it. A message over the size cap is not kept at all: it will
+// pass as too large.
+func (s *milterSession) add(b []byte) bool {
 	s.size += int64(len(b))
-	if s.size <= s.cfg.maxBytes {
-		s.msg.Write(b)
+	if s.size > s.cfg.maxBytes {
+		s.chunks = nil
+		s.counted.release()
+		return true
 	}
+	if !s.counted.take(int64(len(b))) {
+		return false
+	}
+	// Kept as it is: go-milter reads each packet into a slice of its own,
+	// and header fields come as new strings.
+	s.chunks = append(s.chunks, b)
+	return true
+}
+
+// receive begins the message if need be and keeps b; it returns the answer
+// to the MTA if that is not "continue": a temporary failure while draining
+// or once cfg.held is full.
+func (s *milterSession) receive(b []byte) milter.Response {
+	switch {
+	case s.refused:
+		return s.heldResponse()
+	case !s.begin():
+		return milter.RespTempFail
+	case !s.add(b):
+		s.cfg.log.Warn("message tempfailed: the milter holds --max-held-bytes", "max_held_bytes", s.cfg.held.max, "held_bytes", s.cfg.held.current(), "bytes", s.size)
+		s.refused = true
+		s.end()
+		s.chunks = nil
+		return s.heldResponse()
+	}
+	return nil
+}
+
+func (s *milterSession) heldResponse() milter.Response {
+	return milter.NewResponseStr(byte(milter.ActReplyCode), heldReply)
 }
 
 func (s *milterSession) Header(name, value string, _ *milter.Modifier) (milter.Response, error) {
-	if !s.begin() {
-		return milter.RespTempFail, nil
-	}
 	if lower := strings.ToLower(name); strings.HasPrefix(lower, strings.ToLower(mailfilter.HeaderPrefix)) {
 		if s.forged == nil {
 			s.forged, s.names = map[string]int{}, map[string]string{}
@@ -352,23 +464,23 @@ func (s *milterSession) Header(name, value string, _ *milter.Modifier) (milter.R
 	}
 	// Fields come without their line ends; folded ones with bare LF.
 	value = strings.ReplaceAll(strings.ReplaceAll(value, "\r\n", "\n"), "\n", "\r\n")
-	s.add([]byte(name + ": " + value + "\r\n"))
+	if resp := s.receive([]byte(name + ": " + value + "\r\n")); resp != nil {
+		return resp, nil
+	}
 	return milter.RespContinue, nil
 }
 
 func (s *milterSession) Headers(_ textproto.MIMEHeader, _ *milter.Modifier) (milter.Response, error) {
-	if !s.begin() {
-		return milter.RespTempFail, nil
+	if resp := s.receive([]byte("\r\n")); resp != nil {
+		return resp, nil
 	}
-	s.add([]byte("\r\n"))
 	return milter.RespContinue, nil
 }
 
 func (s *milterSession) BodyChunk(chunk []byte, _ *milter.Modifier) (milter.Response, error) {
-	if !s.begin() {
-		return milter.RespTempFail, nil
+	if resp := s.receive(chunk); resp != nil {
+		return resp, nil
 	}
-	s.add(chunk)
 	return milter.RespContinue, nil
 }
 
@@ -380,6 +492,9 @@ func (s *milterSession) Abort(_ *milter.Modifier) error {
 
 // Body decides: the verdict headers, and for harassment the policy.
 func (s *milterSession) Body(m *milter.Modifier) (milter.Response, error) {
+	if s.refused {
+		return s.heldResponse(), nil
+	}
 	if !s.begin() {
 		return milter.RespTempFail, nil
 	}
@@ -388,7 +503,7 @@ func (s *milterSession) Body(m *milter.Modifier) (milter.Response, error) {
 	if s.size > s.cfg.maxBytes {
 		o = mailfilter.TooLarge(s.cfg.maxBytes)
 	} else {
-		o = s.cfg.filter.Check(s.cfg.ctx, s.msg.Bytes())
+		o = s.check()
 	}
 	queueID := m.Macros["i"]
 	action := policyTag
@@ -397,7 +512,7 @@ func (s *milterSession) Body(m *milter.Modifier) (milter.Response, error) {
 	}
 	if o.Verdict != nil {
 		s.cfg.log.Info("message checked", "queue_id", queueID, "label", o.Verdict.Label, "score", o.Verdict.Score,
-			"categories", strings.Join(o.Verdict.Categories, ","), "action", action, "bytes", s.size)
+			"categories", strings.Join(o.Verdict.Categories, ","), "action", action, "bytes", s.size, "skipped", skippedOf(o))
 	} else {
 		// mailfilter errors name what was wrong, never message text.
 		s.cfg.log.Warn("message passed unscored", "queue_id", queueID, "reason", string(o.Reason()), "err", o.Err, "bytes", s.size)
@@ -421,6 +536,20 @@ func (s *milterSession) Body(m *milter.Modifier) (milter.Response, error) {
 		}
 	}
 	return milter.RespAccept, nil
+}
+
+// check waits for one of cfg.checks and checks the message; its bytes stay
+// counted in cfg.held until the session ends it.
+func (s *milterSession) check() mailfilter.Outcome {
+	select {
+	case s.cfg.checks <- struct{}{}:
+		defer func() { <-s.cfg.checks }()
+	case <-s.cfg.ctx.Done():
+		return mailfilter.Failed(fmt.Errorf("wait to check: %w", s.cfg.ctx.Err()))
+	}
+	msg := bytes.Join(s.chunks, nil)
+	s.chunks = nil // the pieces can go while msg is read
+	return s.cfg.filter.Check(s.cfg.ctx, msg)
 }
 
 // deleteForged deletes the X-Kasuhara-* fields the message came with, so

@@ -159,6 +159,9 @@ func TestMilterPolicies(t *testing.T) {
 			msg: "X-Kasuhara-Label: routine\r\nSubject: hi\r\nx-kasuhara-label: routine\r\nX-Kasuhara-Score: 0\r\n\r\n\xe6\xae\xba\xe3\x81\x99\r\n",
 			act: milter.ActAccept, inserted: verdictHeaders("harassment", "1", "threat", lex),
 			deleted: []string{"2 x-kasuhara-label", "1 x-kasuhara-label", "1 X-Kasuhara-Score"}},
+		{name: "a part that cannot be read is named, the rest scored", args: nil,
+			msg: "Subject: hi\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n\xe6\xae\xba\xe3\x81\x99\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!!\r\n--b--\r\n",
+			act: milter.ActAccept, inserted: append(verdictHeaders("harassment", "1", "threat", lex), "4 X-Kasuhara-Skipped: part 2: bad base64")},
 		{name: "over --max-message-bytes passes unscored", args: []string{"--max-message-bytes", "100"},
 			msg: "Subject: long\r\n\r\n" + strings.Repeat("\xe6\xae\xba\xe3\x81\x99\r\n", 100),
 			act: milter.ActAccept, inserted: []string{"0 X-Kasuhara-Error: too-large; not scored: the message is over the size limit (over 100 bytes)"}},
@@ -271,6 +274,7 @@ func TestMilterFlags(t *testing.T) {
 		{"a 4xx reply is refused", []string{"--listen", "tcp:127.0.0.1:0", "--reject-reply", "450 try later"}, "--reject-reply"},
 		{"a reply with non-ASCII text is refused", []string{"--listen", "tcp:127.0.0.1:0", "--reject-reply", "550 拒否"}, "--reject-reply"},
 		{"an unknown network is refused", []string{"--listen", "udp:127.0.0.1:0", "--lexicon", "testdata/lexicon"}, `--listen "udp:127.0.0.1:0"`},
+		{"a held budget below the message size is refused", []string{"--listen", "tcp:127.0.0.1:0", "--max-message-bytes", "2000", "--max-held-bytes", "1000"}, "--max-held-bytes 1000, want >= --max-message-bytes 2000"},
 		{"an invalid lexicon stops the milter from starting", []string{"--listen", "tcp:127.0.0.1:0", "--lexicon", "testdata/no-such-lexicon"}, "no-such-lexicon"},
 	}
 	for _, c := range cases {
@@ -412,5 +416,85 @@ func rawMilterPacket(t *testing.T, c net.Conn, code byte, data []byte) {
 	}
 	if _, err := io.CopyN(io.Discard, c, int64(n)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMilterHoldsAtMostMaxHeldBytes: the message bytes all sessions hold
+// count against --max-held-bytes; a message that would go past it is
+// tempfailed with 451 4.3.2 at once, without waiting and without keeping
+// anything, and its bytes and those of messages that end, abort or go over
+// the size cap are free for the next.
+func TestMilterHoldsAtMostMaxHeldBytes(t *testing.T) {
+	r := startMilter(t, "--listen", "tcp:127.0.0.1:0", "--lexicon", "testdata/lexicon", "--max-message-bytes", "1000", "--max-held-bytes", "1000")
+	body := func(n int) []byte { return []byte(strings.Repeat("a", n-2) + "\r\n") }
+	// start sends a header field (20 bytes held), the end of the header
+	// (2) and a body chunk of n bytes, and returns the answer to the chunk.
+	start := func(s *milter.ClientSession, n int) *milter.Action {
+		t.Helper()
+		begin(t, s, "Subject: held test\r\n\r\n")
+		act, err := s.BodyChunk(body(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return act
+	}
+	end := func(s *milter.ClientSession) []string {
+		t.Helper()
+		mods, act, err := s.End()
+		if err != nil || act.Code != milter.ActAccept {
+			t.Fatalf("end of message: %v, %v; want accept", act, err)
+		}
+		return milterResult{mods: mods, act: act}.inserted()
+	}
+	tempfailed := func(what string, act *milter.Action) {
+		t.Helper()
+		if got := fmt.Sprintf("%c %d %s", act.Code, act.SMTPCode, act.SMTPText); got != "y 451 4.3.2 kasuhara: too many large messages at once, try again later" {
+			t.Errorf("%s: %q, want a 451 4.3.2 reply", what, got)
+		}
+	}
+
+	a := session(t, r)
+	if act := start(a, 700); act.Code != milter.ActContinue {
+		t.Fatalf("first message: %v", act)
+	}
+	b := session(t, r)
+	tempfailed("a message past the budget", start(b, 400))
+	if got := end(a); len(got) == 0 || got[0] != "0 X-Kasuhara-Label: routine" {
+		t.Errorf("the message within the budget: %q", got)
+	}
+
+	// a's bytes are free once it has its verdict; an aborted message's
+	// once it is aborted.
+	c := session(t, r)
+	if act := start(c, 900); act.Code != milter.ActContinue {
+		t.Fatalf("after the first message ended: %v", act)
+	}
+	if err := c.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	d := session(t, r)
+	if act := start(d, 900); act.Code != milter.ActContinue {
+		t.Fatalf("after an abort: %v", act)
+	}
+	// Over --max-message-bytes, d keeps nothing: it will pass as too
+	// large, and its bytes are free at once.
+	if act, err := d.BodyChunk(body(200)); err != nil || act.Code != milter.ActContinue {
+		t.Fatalf("over the size cap: %v, %v", act, err)
+	}
+	e := session(t, r)
+	if act := start(e, 900); act.Code != milter.ActContinue {
+		t.Fatalf("beside a message over the size cap: %v", act)
+	}
+	if got := end(d); len(got) != 1 || !strings.Contains(got[0], "too-large") {
+		t.Errorf("the message over the size cap: %q", got)
+	}
+	if got := end(e); len(got) == 0 || got[0] != "0 X-Kasuhara-Label: routine" {
+		t.Errorf("the message beside it: %q", got)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if logs := r.logs.String(); strings.Count(logs, "message tempfailed") != 1 {
+		t.Errorf("want one tempfailed message logged:\n%s", logs)
 	}
 }

@@ -499,6 +499,10 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, b
 				return p.rest(toks, pe, k+1)
 			}
 		}
+	case j < len(toks) && honorific(&toks[j]) && at(j+1):
+		// A phrase takes honorifics the pattern leaves out: 文書でご説明
+		// for 文書で説明, 担当者さんに for 担当者に.
+		return p.rest(toks, pe, j+1)
 	case j < len(toks) && toks[j].particle && at(j+1) && !skipped && contains(insertable, toks[j].surface):
 		// The message put in a particle the pattern left out.
 		return p.rest(toks, pe, j+1)
@@ -510,6 +514,20 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, b
 func teForm(e *element) bool {
 	return e.function && !e.caseParticle && (e.surface == "て" || e.surface == "で")
 }
+
+// honorific reports an honorific prefix (お, ご, 御) or a suffix for a
+// person (さん, 様, ちゃん, くん).
+func honorific(t *token) bool {
+	switch {
+	case strings.HasPrefix(t.pos, "接頭詞"):
+		return t.surface == "お" || t.surface == "ご" || t.surface == "御"
+	case strings.HasPrefix(t.pos, "名詞,接尾"):
+		return contains(honorificSuffixes, t.surface)
+	}
+	return false
+}
+
+var honorificSuffixes = []string{"さん", "様", "さま", "ちゃん", "くん", "君", "殿"}
 
 // maxAdjunct is how many tokens an inserted adjunct may have.
 const maxAdjunct = 6

@@ -95,6 +95,49 @@ func TestCommandEndingsAreOneClass(t *testing.T) {
 	}
 }
 
+// TestRigidPhrases: the words an entry names, with what a message puts
+// between or around them.
+func TestRigidPhrases(t *testing.T) {
+	c := newTest(t, map[string]string{"x.yaml": `category: threat
+entries:
+  - pattern: 包丁持って行くぞ
+    weight: 0.9
+  - pattern: 何が起きても知らない
+    weight: 0.9
+  - pattern: 担当者に…謝らせろ
+    weight: 0.9
+  - pattern: 文書で説明して
+    weight: 0.9
+`}, Options{})
+	for _, tc := range []struct{ phenomenon, text, entry string }{
+		{"a place named between て and its verb", "包丁持ってそっちの事務所に行ってやるよ", "包丁持って行くぞ"},
+		{"any intent ending", "包丁持って行くからな", "包丁持って行くぞ"},
+		{"negation in dialect", "何が起きても知らんぞ", "何が起きても知らない"},
+		{"negation, rough", "何が起きても知らねえ", "何が起きても知らない"},
+		{"an honorific suffix", "担当者さんに土下座して謝らせろ", "担当者に…謝らせろ"},
+		{"an honorific prefix", "文書でご説明していただきたい", "文書で説明して"},
+		{"a long gap in one clause", "担当者に今日中に必ず店の前で頭を下げて謝らせろ", "担当者に…謝らせろ"},
+	} {
+		t.Run(tc.phenomenon+": "+tc.text, func(t *testing.T) {
+			r, _ := c.Classify(tc.text)
+			if got := entries(r); len(got) != 1 || got[0] != tc.entry {
+				t.Errorf("%q: matches %v, want %s", tc.text, got, tc.entry)
+			}
+		})
+	}
+	for _, tc := range []struct{ rule, text string }{
+		{"an intent ending is required", "包丁持って行くのを忘れました"},
+		{"a predicate is no adjunct", "包丁持って帰ったら店に行く"},
+		{"a gap stops at an adversative clause end", "担当者には感謝しているけど、息子に謝らせろと言われた"},
+	} {
+		t.Run(tc.rule+": "+tc.text, func(t *testing.T) {
+			if r, _ := c.Classify(tc.text); len(r.Matches) != 0 {
+				t.Errorf("%q: matches %v, want none", tc.text, entries(r))
+			}
+		})
+	}
+}
+
 // TestObfuscatedSpellings: separators, invisible characters and NUL inside
 // a word, and a word shredded into letters, are read as the word.
 func TestObfuscatedSpellings(t *testing.T) {

@@ -118,11 +118,21 @@ func kanjiStem(lemma string) string {
 // truncated returns the verb a token broken off at its stem stands for
 // (ぶっ殺, 殺ぞ), or "": a harassment entry's kanji stem ending its phrase.
 func (f *forms) truncated(toks []token, i int) string {
-	if f == nil || !endsPhrase(toks, i) {
+	if f == nil || len(toks[i].surface) > maxStemBytes {
 		return ""
 	}
-	return f.stems[toks[i].surface]
+	if v := f.stems[toks[i].surface]; v != "" && endsPhrase(toks, i) {
+		return v
+	}
+	return ""
 }
+
+// maxStemBytes bounds the kanji stems truncated looks up: two kanji.
+const maxStemBytes = 6
+
+// maxCutRunes is the longest unknown token cutUnknown reads: the
+// tokenizer's own chunks keep unknown runs shorter than this (see runLimit).
+const maxCutRunes = runLimit
 
 // cutUnknown marks in t a word break inside each unknown word of toks that
 // begins or ends with a form, longest first, and reports whether it marked
@@ -132,20 +142,27 @@ func (f *forms) cutUnknown(t *normText, toks []token) bool {
 		return false
 	}
 	cut := false
+	var ends [maxCutRunes + 1]int // byte offsets of rune ends in folded
 	for i := range toks {
 		k := &toks[i]
 		n := k.end - k.start
-		if k.lexical.cached || n < 3 || !isJapanese(t.runes[k.start]) {
+		if k.lexical.cached || n < 3 || n > maxCutRunes || !isJapanese(t.runes[k.start]) {
 			continue
 		}
-		folded := []rune(fold(k.surface))
+		folded := fold(k.surface)
+		r := 0
+		for off := range folded {
+			ends[r] = off
+			r++
+		}
+		ends[n] = len(folded)
 		for l := min(n-1, f.longest); l >= 2; l-- {
-			if f.cuts[string(folded[:l])] {
+			if f.cuts[folded[:ends[l]]] {
 				t.breakAt(k.start + l)
 				cut = true
 				break
 			}
-			if f.cuts[string(folded[n-l:])] {
+			if f.cuts[folded[ends[n-l]:]] {
 				t.breakAt(k.end - l)
 				cut = true
 				break
@@ -171,6 +188,9 @@ func (a *Analyzer) joinSplit(toks []token, from int, f *forms) []token {
 		if p := toks[i].pos; toks[i].function || strings.HasPrefix(p, "動詞,接尾") || strings.Contains(p, "非自立") {
 			continue // a word starts with a word of its own: not さ|れ|ず
 		}
+		if !mayJoin(toks[i:min(len(toks), i+maxJoin)]) {
+			continue
+		}
 		for j := min(len(toks), i+maxJoin); j >= i+2; j-- {
 			if !suspectRun(toks[i:j]) {
 				continue
@@ -183,6 +203,24 @@ func (a *Analyzer) joinSplit(toks []token, from int, f *forms) []token {
 		}
 	}
 	return toks
+}
+
+// mayJoin is the cheap test before suspectRun: a run that starts at
+// window[0] can be suspect only if that token is one letter or an unknown
+// word is within reach.
+func mayJoin(window []token) bool {
+	if len(window) < 2 {
+		return false
+	}
+	if window[0].end-window[0].start == 1 {
+		return true
+	}
+	for k := range window {
+		if !window[k].lexical.cached {
+			return true
+		}
+	}
+	return false
 }
 
 // suspectRun reports whether run is contiguous, in one sentence, and cut

@@ -140,15 +140,10 @@ func (a *Analyzer) analyze(s string, subs *substitutions, buf *buffers) *analysi
 		forms = subs.forms
 	}
 	for si, sent := range an.sents {
-		from, q0 := len(toks), q
-		toks = a.tokenizeSentence(toks, an.text, sent, si, &q)
 		// An unknown word that begins or ends with a word of the lexicon
-		// (ぴよぴよもぐらです, シネカス) is that word and the rest: cut it
-		// there and read the sentence again.
-		if forms.cutUnknown(an.text, toks[from:]) {
-			toks, q = toks[:from], q0
-			toks = a.tokenizeSentence(toks, an.text, sent, si, &q)
-		}
+		// (ぴよぴよもぐらです, シネカス) is that word and the rest.
+		from := len(toks)
+		toks = a.tokenizeSentence(toks, an.text, sent, si, &q, forms)
 		toks = a.joinSplit(toks, from, forms)
 	}
 	a.reread(toks, forms)
@@ -157,25 +152,39 @@ func (a *Analyzer) analyze(s string, subs *substitutions, buf *buffers) *analysi
 }
 
 // tokenizeSentence appends the tokens of sentence sent (index si) of t,
-// chunk by chunk (see chunks).
-func (a *Analyzer) tokenizeSentence(toks []token, t *normText, sent span, si int, q *quoting) []token {
-	rs := t.runes
+// chunk by chunk (see chunks). A chunk whose unknown words f cuts (see
+// forms.cutUnknown) is tokenised again, in the pieces the cuts make.
+func (a *Analyzer) tokenizeSentence(toks []token, t *normText, sent span, si int, q *quoting, f *forms) []token {
 	var chs [8]span
-	for _, ch := range chunks(chs[:0], rs, t.brk, sent) {
-		for _, k := range a.tok.Tokenize(string(rs[ch.start:ch.end])) {
-			if k.Class == tokenizer.DUMMY || k.Surface == "" || blank(k.Surface) && !strings.Contains(k.Surface, "\n") {
-				continue // spaces between English words are no words
+	for _, ch := range chunks(chs[:0], t.runes, t.brk, sent) {
+		from, q0 := len(toks), *q
+		toks = a.tokenizeChunk(toks, t.runes, ch, si, q)
+		if f.cutUnknown(t, toks[from:]) {
+			toks, *q = toks[:from], q0
+			var pieces [8]span
+			for _, p := range chunks(pieces[:0], t.runes, t.brk, ch) {
+				toks = a.tokenizeChunk(toks, t.runes, p, si, q)
 			}
-			start, end := ch.start+k.Start, ch.start+k.End
-			quoted := q.upTo(rs, end)
-			if isEmojiRun(k.Surface) {
-				toks = appendEmoji(toks, k.Surface, start, si, quoted)
-				continue
-			}
-			l := a.lexicalOf(k)
-			toks = append(toks, token{lexical: l, surface: k.Surface, keys: l.keys, imperative: l.imperative,
-				start: start, end: end, sentence: si, quoted: quoted})
 		}
+	}
+	return toks
+}
+
+// tokenizeChunk appends the tokens of rs[ch.start:ch.end].
+func (a *Analyzer) tokenizeChunk(toks []token, rs []rune, ch span, si int, q *quoting) []token {
+	for _, k := range a.tok.Tokenize(string(rs[ch.start:ch.end])) {
+		if k.Class == tokenizer.DUMMY || k.Surface == "" || blank(k.Surface) && !strings.Contains(k.Surface, "\n") {
+			continue // spaces between English words are no words
+		}
+		start, end := ch.start+k.Start, ch.start+k.End
+		quoted := q.upTo(rs, end)
+		if isEmojiRun(k.Surface) {
+			toks = appendEmoji(toks, k.Surface, start, si, quoted)
+			continue
+		}
+		l := a.lexicalOf(k)
+		toks = append(toks, token{lexical: l, surface: k.Surface, keys: l.keys, imperative: l.imperative,
+			start: start, end: end, sentence: si, quoted: quoted})
 	}
 	return toks
 }

@@ -130,9 +130,10 @@ func (f *forms) truncated(toks []token, i int) string {
 // maxStemBytes bounds the kanji stems truncated looks up: two kanji.
 const maxStemBytes = 6
 
-// maxCutRunes is the longest unknown token cutUnknown reads: the
-// tokenizer's own chunks keep unknown runs shorter than this (see runLimit).
-const maxCutRunes = runLimit
+// maxCutRunes is the longest unknown token cutUnknown reads: a word with
+// what is glued to it (ぴよぴよもぐらです, むのうはさっさとしね) is short; a
+// longer unknown run is noise, and cutting it would only tokenise it twice.
+const maxCutRunes = 24
 
 // cutUnknown marks in t a word break inside each unknown word of toks that
 // begins or ends with a form, longest first, and reports whether it marked

@@ -448,6 +448,9 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 				continue
 			}
 			e := &c.entries[p.owner]
+			if len(e.Moods) > 0 && !slices.Contains(e.Moods, moodOf(toks, end)) {
+				continue // the entry names the moods it means (辞める: command)
+			}
 			h.mods, h.weight = contextOf(toks, i, end, e.Weight, e.Category.Harassment(), p.intent)
 			hits = append(hits, h)
 		}

@@ -1,6 +1,10 @@
 package classifier
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/kasuhara/kasuhara/lexicon"
+)
 
 // Modifier is a reason a match counts for more or less than its entry's
 // weight. The sentence around a match decides: whose words they are,
@@ -341,4 +345,51 @@ func feared(toks []token, e int) bool {
 			t.surface == "がち" ||
 			t.hasKey("こと") && i+2 < len(toks) && toks[i+1].surface == "が" && toks[i+2].hasKey("ある")
 	})
+}
+
+// moodOf reads the mood of the phrase a match ending before toks[e] ends
+// (see lexicon.Mood), from the match's last word and the grammar after it
+// in its phrase: an order, a request, a proposal, a condition, a denial, a
+// question, an announced intent, or a plain statement.
+func moodOf(toks []token, e int) lexicon.Mood {
+	last := &toks[e-1]
+	switch {
+	case last.prohibitive, last.imperative && !anyIn(politeCommands, last.keys):
+		return lexicon.MoodCommand
+	case last.imperative:
+		return lexicon.MoodRequest
+	}
+	sentence := last.sentence
+	volitional := last.form == "未然ウ接続"
+	for i := e; i < len(toks) && i < e+contextWindow && toks[i].sentence == sentence; i++ {
+		t := &toks[i]
+		switch {
+		case t.imperative && anyIn(politeCommands, t.keys), anyIn(requestVerbs, t.keys) && !strings.HasPrefix(t.pos, "動詞,自立"):
+			return lexicon.MoodRequest // 話してください, 送ってほしい, 話してもらえますか
+		case t.imperative || t.prohibitive:
+			return lexicon.MoodCommand
+		case volitional && (t.surface == "う" || t.surface == "よう"), t.form == "未然ウ接続" && i+1 < len(toks) && toks[i+1].surface == "う":
+			return lexicon.MoodVolitional // 話そう, 話しましょう
+		case t.surface == "ば" && strings.HasPrefix(t.pos, "助詞"), t.surface == "たら" || t.surface == "だら" || t.surface == "なら":
+			return lexicon.MoodConditional
+		case t.surface == "か" || t.surface == "?" || t.surface == "の" && endsPhrase(toks, i):
+			return lexicon.MoodQuestion
+		case strings.HasPrefix(t.pos, "記号"):
+			i = len(toks) // the phrase ended
+		case t.noun && !strings.Contains(t.pos, "非自立") && !strings.Contains(t.pos, "接尾"),
+			strings.HasPrefix(t.pos, "動詞,自立"), strings.HasPrefix(t.pos, "形容詞,自立"):
+			i = len(toks) // a new phrase begins
+		}
+		volitional = t.form == "未然ウ接続"
+	}
+	switch {
+	case negated(toks, e):
+		return lexicon.MoodNegated
+	case intensified(toks, e):
+		return lexicon.MoodIntent
+	case e < len(toks) && toks[e].sentence == sentence && toks[e].pos == "助詞,接続助詞" &&
+		(toks[e].surface == "て" || toks[e].surface == "で") && endsPhrase(toks, e):
+		return lexicon.MoodRequest // 添い寝して。
+	}
+	return lexicon.MoodPlain
 }

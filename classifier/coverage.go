@@ -224,7 +224,9 @@ type Forms struct {
 	Entry    string
 	Pos      lexicon.Position
 	Weight   float64
-	Phrases  []PhraseForms
+	// Moods are the entry's moods; empty accepts any.
+	Moods   []lexicon.Mood
+	Phrases []PhraseForms
 }
 
 // PhraseForms are the patterns a phrase compiles to, one per distinct
@@ -249,7 +251,7 @@ func FormsOf(lex *lexicon.Set, entry string, opts Options) ([]Forms, error) {
 		if e.Pattern != entry {
 			continue
 		}
-		f := Forms{Category: e.Category, Entry: e.Pattern, Pos: e.Pos, Weight: e.Weight}
+		f := Forms{Category: e.Category, Entry: e.Pattern, Pos: e.Pos, Weight: e.Weight, Moods: e.Moods}
 		for _, ph := range e.Phrases() {
 			pf := PhraseForms{Phrase: ph}
 			pats, err := base.an.compile(ph, -1, base.subs)
@@ -354,6 +356,15 @@ func (p *pattern) describe() string {
 	s := make([]string, len(p.elems))
 	for i := range p.elems {
 		s[i] = p.elems[i].describe()
+	}
+	switch p.mood {
+	case moodTe:
+		s = append(s, "(ends as a て-request)")
+	case moodQuestion:
+		s = append(s, "(ends as a question)")
+	}
+	if p.intent {
+		s = append(s, "+ any intent ending (ぞ, からな, てやる)")
 	}
 	return strings.Join(s, " ")
 }

@@ -138,6 +138,41 @@ entries:
 	}
 }
 
+// TestEntryMoods: an entry that names its moods matches only phrases in
+// them, however the words are conjugated.
+func TestEntryMoods(t *testing.T) {
+	c := newTest(t, map[string]string{"x.yaml": `category: coercion
+entries:
+  - pattern: 辞める
+    weight: 0.9
+    moods: [command]
+  - pattern: ホテル…話す
+    weight: 0.9
+    moods: [volitional, request, question]
+  - pattern: 晒す
+    weight: 0.9
+    moods: [intent, conditional]
+`}, Options{})
+	for _, tc := range []struct {
+		text  string
+		fires bool
+	}{
+		{"お前なんか辞めろ", true}, {"さっさと辞めてしまえ", true}, {"辞めちまえ", true},
+		{"辞めちまえば楽なのに", false}, {"先月辞めました", false}, {"辞めないでください", false},
+		{"ホテルでゆっくり話そう", true}, {"ホテルで話しましょう", true}, {"ホテルで話してよ", true},
+		{"ホテルで話しませんか", true}, {"ホテルで話すのは苦手です", false}, {"ホテルの人と話した", false},
+		{"ネットで晒すぞ", true}, {"晒してやる", true}, {"返金しないなら晒すからな", true},
+		{"晒すのはやめてください", false}, {"晒された経験があります", false},
+	} {
+		t.Run(tc.text, func(t *testing.T) {
+			r, _ := c.Classify(tc.text)
+			if fired := len(r.Matches) > 0; fired != tc.fires {
+				t.Errorf("%q: matches %v, want fired=%v", tc.text, entries(r), tc.fires)
+			}
+		})
+	}
+}
+
 // TestObfuscatedSpellings: separators, invisible characters and NUL inside
 // a word, and a word shredded into letters, are read as the word.
 func TestObfuscatedSpellings(t *testing.T) {

@@ -16,5 +16,5 @@ entries:
 `)}}
 	_, err := lexicon.Load(fsys)
 	fmt.Println(err)
-	// Output: abuse.yaml:5: unknown key "wieght"; expect pattern|weight|variants|note|examples|counter_examples
+	// Output: abuse.yaml:5: unknown key "wieght"; expect pattern|weight|variants|note|examples|counter_examples|moods
 }

@@ -93,13 +93,43 @@ type Entry struct {
 	// messages it must not.
 	Examples        []string
 	CounterExamples []string
-	Pos             Position
+	// Moods, when set, are the moods the phrase a match ends may be in;
+	// a match in another mood is refused (see Mood). Empty accepts any.
+	Moods []Mood
+	Pos   Position
 }
 
 // Phrases returns the pattern followed by its variants.
 func (e Entry) Phrases() []string {
 	return append([]string{e.Pattern}, e.Variants...)
 }
+
+// Mood is the mood of the phrase a match ends, read from its grammar:
+// what the customer is doing with the words.
+type Mood string
+
+// The moods an entry may name.
+const (
+	// MoodCommand: an order or a prohibition (辞めろ, 消えてしまえ, 逆らうな).
+	MoodCommand Mood = "command"
+	// MoodRequest: asking (消えてください, 添い寝して, 送ってほしい).
+	MoodRequest Mood = "request"
+	// MoodVolitional: proposing or resolving to (話そう, 会いましょう).
+	MoodVolitional Mood = "volitional"
+	// MoodIntent: announcing with an intent ending (殺すぞ, 晒してやる).
+	MoodIntent Mood = "intent"
+	// MoodQuestion: asking a question (行かない？, 会えるの, 空いてますか).
+	MoodQuestion Mood = "question"
+	// MoodConditional: a condition (辞めちまえば, 晒したら).
+	MoodConditional Mood = "conditional"
+	// MoodNegated: denied (殺さない).
+	MoodNegated Mood = "negated"
+	// MoodPlain: none of these: a statement.
+	MoodPlain Mood = "plain"
+)
+
+// Moods lists every valid mood in a stable order.
+var Moods = []Mood{MoodCommand, MoodRequest, MoodVolitional, MoodIntent, MoodQuestion, MoodConditional, MoodNegated, MoodPlain}
 
 // Allow is a phrase inside which no entry fires.
 type Allow struct {

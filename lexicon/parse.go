@@ -3,6 +3,7 @@ package lexicon
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -29,7 +30,7 @@ func (p *parser) pos(n *yaml.Node) Position { return Position{p.file, n.Line} }
 
 var fileKeys = []string{"category", "description", "entries", "allow", "substitutions"}
 var substitutionKeys = []string{"from", "to"}
-var entryKeys = []string{"pattern", "weight", "variants", "note", "examples", "counter_examples"}
+var entryKeys = []string{"pattern", "weight", "variants", "note", "examples", "counter_examples", "moods"}
 
 // parseFile parses one file into f, adding its entries, allow phrases and
 // substitutions to s.
@@ -128,6 +129,8 @@ func (p *parser) entry(n *yaml.Node, c Category) (Entry, bool) {
 			e.Examples = p.phrases(v, "examples")
 		case "counter_examples":
 			e.CounterExamples = p.phrases(v, "counter_examples")
+		case "moods":
+			e.Moods = p.moods(v)
 		}
 	})
 	if e.Pattern == "" && len(p.errs) == before {
@@ -220,6 +223,27 @@ func (p *parser) phrases(n *yaml.Node, what string) []string {
 		if s, ok := p.phrase(c, what+" item"); ok {
 			out = append(out, s)
 		}
+	}
+	return out
+}
+
+func (p *parser) moods(n *yaml.Node) []Mood {
+	var out []Mood
+	names := make([]string, len(Moods))
+	for i, m := range Moods {
+		names[i] = string(m)
+	}
+	for _, c := range p.seq(n, "moods") {
+		s, ok := p.str(c, "moods item")
+		if !ok {
+			continue
+		}
+		m := Mood(s)
+		if !slices.Contains(Moods, m) {
+			p.errf(c, "unknown mood %q; expect %s", s, strings.Join(names, "|"))
+			continue
+		}
+		out = append(out, m)
 	}
 	return out
 }

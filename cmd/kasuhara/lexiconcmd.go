@@ -399,7 +399,11 @@ func printForms(cf *classifierFlags, entry string, asJSON bool, stdout io.Writer
 	}
 	bw := bufio.NewWriter(stdout)
 	for _, f := range forms {
-		fmt.Fprintf(bw, "%s:%d: %s entry %q, weight %.2f, %d phrases\n", lexiconFile(cf, f.Pos.File), f.Pos.Line, f.Category, f.Entry, f.Weight, len(f.Phrases))
+		fmt.Fprintf(bw, "%s:%d: %s entry %q, weight %.2f, %d phrases", lexiconFile(cf, f.Pos.File), f.Pos.Line, f.Category, f.Entry, f.Weight, len(f.Phrases))
+		if len(f.Moods) > 0 {
+			fmt.Fprintf(bw, ", moods %v", f.Moods)
+		}
+		fmt.Fprintln(bw)
 		for _, p := range f.Phrases {
 			if p.Err != "" {
 				fmt.Fprintf(bw, "  %q: compiles to nothing: %s\n", p.Phrase, p.Err)

@@ -88,12 +88,16 @@ type token struct {
 	// sentence-final な of prohibition (逆らうな, 連絡してくるな).
 	prohibitive bool
 	// commandEnd is set on the tokens that end a command (て|しまえ, とけ):
-	// a pattern leaves them out, so that any ending matches.
+	// a pattern leaves them out, so that any ending of its class matches.
 	commandEnd bool
-	quoted     bool // inside 「」, 『』, “” or ""
-	start      int  // rune offsets in the normalised text
-	end        int
-	sentence   int // index of the sentence the token belongs to
+	// aspect is set on a command whose ending asks for a lasting state
+	// (待ってろ, 待っとけ, 覚えておけ): one class of its own, apart from
+	// the bare command and the completive (覚えろ, 消えてしまえ).
+	aspect   bool
+	quoted   bool // inside 「」, 『』, “” or ""
+	start    int  // rune offsets in the normalised text
+	end      int
+	sentence int // index of the sentence the token belongs to
 }
 
 // hasKey reports whether any of t's keys is k.
@@ -448,7 +452,7 @@ func (a *Analyzer) reread(toks []token, f *forms) {
 			// 消えてしまえ, 消えちまえ, 待っとけ, 待ってろ: one command, whatever
 			// the ending; the ending is marked so that patterns leave it
 			// out and every ending matches every other.
-			t.imperative = true
+			t.imperative, t.aspect = true, lastingEnding(toks, i, n)
 			for k := i + 1; k <= i+n; k++ {
 				toks[k].commandEnd = true
 			}
@@ -521,6 +525,13 @@ func commandEnding(toks []token, i int) int {
 		return j - i
 	}
 	return 0
+}
+
+// lastingEnding reports whether the n tokens after verb i end a command
+// with いる or おく (待っ|てろ, 待っ|とけ, 覚え|て|おけ, 待っ|て|ろ).
+func lastingEnding(toks []token, i, n int) bool {
+	e := &toks[i+n]
+	return e.surface == "ろ" || anyIn([]string{"てる", "いる", "とく", "おく", "どく"}, e.keys)
 }
 
 // followsCommand reports whether what comes after verb i can only come

@@ -389,6 +389,9 @@ func (e *element) describe() string {
 	var kind []string
 	if e.imperative {
 		kind = append(kind, "imperative")
+		if e.aspect {
+			kind = append(kind, "lasting (てろ, とけ)")
+		}
 	}
 	if e.optional {
 		kind = append(kind, "optional particle")

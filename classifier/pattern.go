@@ -41,6 +41,9 @@ type element struct {
 	content bool
 	// caseParticle is set for a case particle (が, を, に, で, ...).
 	caseParticle bool
+	// aspect is set on a command written with a lasting ending (待ってろ):
+	// it matches only commands of that class (see token.aspect).
+	aspect bool
 	// verb is set for a verb, independent or auxiliary (持って行く).
 	verb bool
 	// negation is set for a negative auxiliary: ない, ん, ぬ and ねえ are
@@ -266,7 +269,7 @@ func (a *Analyzer) words(part, suffix string, subs *substitutions) ([]element, b
 		if strings.HasPrefix(t.pos, "記号") {
 			continue // punctuation in a pattern is decoration
 		}
-		e := element{keys: t.keys, imperative: t.imperative, optional: t.particle, surface: t.surface,
+		e := element{keys: t.keys, imperative: t.imperative, aspect: t.aspect, optional: t.particle, surface: t.surface,
 			spelling: t.reading, kana: t.kana, known: t.cached, function: t.function, noun: t.noun,
 			content:      !t.function && !strings.Contains(t.pos, "非自立") && !strings.Contains(t.pos, "接尾"),
 			caseParticle: strings.HasPrefix(t.pos, "助詞,格助詞") && t.surface != "の"}
@@ -328,7 +331,7 @@ func (p *pattern) trim(phrase string) error {
 func (p *pattern) signature() string {
 	var b strings.Builder
 	for _, e := range p.elems {
-		fmt.Fprintf(&b, "%v|%s|%v|%v|%s|%s;", e.gap, strings.Join(e.keys, ","), e.imperative, e.optional, e.spelling, e.class)
+		fmt.Fprintf(&b, "%v|%s|%v%v|%v|%s|%s;", e.gap, strings.Join(e.keys, ","), e.imperative, e.aspect, e.optional, e.spelling, e.class)
 	}
 	fmt.Fprintf(&b, "%d%v", p.mood, p.intent)
 	return b.String()
@@ -354,7 +357,7 @@ func (e *element) matches(t *token) bool {
 	if e.class != "" {
 		return wordClasses[e.class](t)
 	}
-	mood := !e.imperative || t.imperative
+	mood := !e.imperative || t.imperative && t.aspect == e.aspect
 	if e.negation && isNegation(t) {
 		return true
 	}

@@ -76,7 +76,7 @@ func TestAnalystWordBeforeParticles(t *testing.T) {
 func TestCommandEndingsAreOneClass(t *testing.T) {
 	c := newTest(t, map[string]string{"x.yaml": "category: threat\nentries:\n  - pattern: 覚えてろ\n    weight: 0.9\n  - pattern: 消えろ\n    weight: 0.9\n"}, Options{})
 	for _, tc := range []struct{ text, entry string }{
-		{"覚えとけよ", "覚えてろ"}, {"覚えておけ", "覚えてろ"}, {"覚えろ", "覚えてろ"}, {"覚えてろ", "覚えてろ"},
+		{"覚えとけよ", "覚えてろ"}, {"覚えておけ", "覚えてろ"}, {"覚えていろ", "覚えてろ"}, {"覚えてろ", "覚えてろ"},
 		{"消えてしまえ", "消えろ"}, {"消えちまえ", "消えろ"}, {"消えろ", "消えろ"},
 	} {
 		t.Run(tc.text+" is "+tc.entry, func(t *testing.T) {
@@ -86,7 +86,9 @@ func TestCommandEndingsAreOneClass(t *testing.T) {
 			}
 		})
 	}
-	for _, text := range []string{"覚えています", "覚えておいてよかった", "消えてしまった", "消えちまえば楽なのに"} {
+	// A lasting command is its own class: 覚えろ (memorise it) is not 覚えてろ
+	// (you will remember this), 見ろよ not 見てろよ.
+	for _, text := range []string{"覚えています", "覚えておいてよかった", "消えてしまった", "消えちまえば楽なのに", "覚えろ", "これ覚えろよ"} {
 		t.Run(text+" is no command", func(t *testing.T) {
 			if r, _ := c.Classify(text); len(r.Matches) != 0 {
 				t.Errorf("%q: matches %v, want none", text, entries(r))

@@ -30,6 +30,10 @@ type forms struct {
 	// (殺 → 殺す): a threat broken off before its ending (ぶっ殺) is read
 	// as the verb.
 	stems map[string]string
+	// homophones are the readings of harassment entries' kanji nouns of
+	// three kana or more (むのう for 無能): a prefix and a noun the tokenizer
+	// cut apart that read so are the word in other kanji (無|脳).
+	homophones map[string]bool
 	// goroStems are the kana stems of harassment verbs (ころ of ころす),
 	// which digits may spell (see substitutions.goro).
 	goroStems map[string]bool
@@ -60,7 +64,7 @@ func (f *forms) goroStem(digits []rune) ([]rune, bool) {
 // newForms collects the forms of pats' words; harassing tells whether a
 // pattern's owner is a harassment entry.
 func newForms(pats []*pattern, harassing func(owner int) bool) *forms {
-	f := &forms{set: map[string]bool{}, cuts: map[string]bool{}, stems: map[string]string{}, goroStems: map[string]bool{}}
+	f := &forms{set: map[string]bool{}, cuts: map[string]bool{}, stems: map[string]string{}, goroStems: map[string]bool{}, homophones: map[string]bool{}}
 	add := func(s string, form bool) {
 		n := utf8.RuneCountInString(s)
 		if n >= 3 || form && n >= 2 {
@@ -84,6 +88,9 @@ func newForms(pats []*pattern, harassing func(owner int) bool) *forms {
 				add(r, false)
 			}
 			if harassing(p.owner) {
+				if e.noun && !e.kana && utf8.RuneCountInString(e.spelling) >= 3 {
+					f.homophones[e.spelling] = true
+				}
 				for _, r := range e.readings {
 					if rs := []rune(r); len(rs) >= 3 && len(rs)-1 <= maxGoro && kanjiStem(e.keys[0]) != "" {
 						f.goroStems[string(rs[:len(rs)-1])] = true // ころす: ころ
@@ -245,6 +252,12 @@ func suspectRun(run []token) bool {
 	return letters || unknown
 }
 
+// homophone reports whether run is a kanji prefix and a kanji noun.
+func homophone(run []token) bool {
+	return strings.HasPrefix(run[0].pos, "接頭詞") && run[1].noun && !run[0].kana && !run[1].kana &&
+		isKanji([]rune(run[0].surface)[0]) && isKanji([]rune(run[1].surface)[0])
+}
+
 // asForm returns run read as one token, when its spelling or its reading is
 // a form: as the dictionary reads the joined text, if it knows it as one
 // word, or else as a word read as the form.
@@ -258,7 +271,11 @@ func (a *Analyzer) asForm(run []token, f *forms) (token, bool) {
 	// with other kanji is that word.
 	form := fold(text.String())
 	if !f.set[form] {
-		return token{}, false
+		// Except one shape: a kanji prefix and a kanji noun the dictionary
+		// does not know together, read as a harassment noun (無|脳).
+		if form = run[0].reading + run[len(run)-1].reading; len(run) != 2 || !homophone(run) || !f.homophones[form] {
+			return token{}, false
+		}
 	}
 	t := run[0]
 	t.surface, t.end = text.String(), run[len(run)-1].end

@@ -180,7 +180,7 @@ entries:
 func TestObfuscatedSpellings(t *testing.T) {
 	c := defaultClassifier(t)
 	for _, text := range []string{"殺\x00す\x00ぞ", "殺\u200bす\u200bぞ", "し.ね", "コロスコロス", "お前ら全員し ね", "ｼﾈｶｽ",
-		"56されたいの？", "56してやる", "住所わかってんだぞ、ぶっ殺", "何が起きても知らんぞ"} {
+		"56されたいの？", "56してやる", "住所わかってんだぞ、ぶっ殺", "何が起きても知らんぞ", "無脳な担当者しかいないの？"} {
 		t.Run(strings.ToValidUTF8(text, "?"), func(t *testing.T) {
 			if r, _ := c.Classify(text); r.Label != Harassment {
 				t.Errorf("%q is %v (matches %v), want harassment", text, r.Label, entries(r))

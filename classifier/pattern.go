@@ -59,7 +59,7 @@ type element struct {
 // kind, written in braces: {number}回…電話してやる, 外人…{command}.
 var wordClasses = map[string]func(t *token) bool{
 	// number: a numeral, in digits or kanji (3, 百, 一).
-	"number": func(t *token) bool { return isNumeral(t) },
+	"number": func(t *token) bool { return t.pos == "名詞,数" },
 	// command: a verb in the command mood (送れ, 来い, しやがれ, 覚えとけ)
 	// or a prohibition (逆らうな, 連絡してくるな); never the polite ください,
 	// なさい or the request 〜てくれ.
@@ -67,14 +67,6 @@ var wordClasses = map[string]func(t *token) bool{
 		return strings.HasPrefix(t.pos, "動詞") && (t.imperative || t.prohibitive) && !anyIn(politeCommands, t.keys)
 	},
 }
-
-// isNumeral reports a numeral token (3, 百, 一), not a word for an
-// unknown quantity that IPA files with them (数分, 何回, 幾度).
-func isNumeral(t *token) bool {
-	return t.pos == "名詞,数" && !contains(vagueQuantities, t.surface)
-}
-
-var vagueQuantities = []string{"幾"}
 
 // politeCommands are command forms that ask rather than order.
 var politeCommands = []string{"くださる", "下さる", "なさる", "くれる", "いらっしゃる", "ちょうだい"}

@@ -449,9 +449,9 @@ func (a *Analyzer) reread(toks []token, f *forms) {
 			continue
 		}
 		if n := commandEnding(toks, i); n > 0 {
-			// 消えてしまえ, 消えちまえ, 待っとけ, 待ってろ: one command, whatever
-			// the ending; the ending is marked so that patterns leave it
-			// out and every ending matches every other.
+			// 消えてしまえ, 消えちまえ, 待っとけ, 待ってろ: one command; the
+			// ending is marked so that patterns leave it out and every
+			// ending matches every other of its class (see lastingEnding).
 			t.imperative, t.aspect = true, lastingEnding(toks, i, n)
 			for k := i + 1; k <= i+n; k++ {
 				toks[k].commandEnd = true
@@ -486,7 +486,7 @@ func (a *Analyzer) reread(toks []token, f *forms) {
 // unwilledVerbs happen to people rather than being done: nobody is told
 // not to do them, so な after them exclaims (憧れるな, 困るな, 迷うな).
 var unwilledVerbs = []string{"ある", "いる", "できる", "なる", "思う", "考える", "感じる", "憧れる", "困る", "迷う", "悩む",
-	"わかる", "分かる", "見える", "聞こえる", "似合う", "違う", "要る", "いる", "助かる", "疲れる", "驚く", "羨む", "惹かれる"}
+	"わかる", "分かる", "見える", "聞こえる", "似合う", "違う", "要る", "助かる", "疲れる", "驚く", "羨む", "惹かれる"}
 
 // exclaims reports whether the sentence before token i opens an
 // exclamation (なんて憧れるな, って感じるな) that a final な closes.
@@ -499,9 +499,13 @@ func exclaims(toks []token, i int) bool {
 	return false
 }
 
+// lastingEndings end a command that asks for a lasting state: てろ, とけ,
+// ておけ, ていろ.
+var lastingEndings = []string{"てる", "いる", "とく", "おく", "どく"}
+
 // commandEndings are the dependent verbs that end a command on a verb's
-// て-form or stem: しまえ, ちまえ, とけ, ておけ, てろ.
-var commandEndings = []string{"しまう", "ちまう", "とく", "おく", "てる", "いる", "じまう", "どく"}
+// て-form or stem: the completive しまえ, ちまえ, and the lasting ones.
+var commandEndings = append([]string{"しまう", "ちまう", "じまう"}, lastingEndings...)
 
 // commandEnding returns how many tokens after verb i end it as a command
 // (て|しまえ, ちまえ, とけ, て|ろ), or 0.
@@ -531,7 +535,7 @@ func commandEnding(toks []token, i int) int {
 // with いる or おく (待っ|てろ, 待っ|とけ, 覚え|て|おけ, 待っ|て|ろ).
 func lastingEnding(toks []token, i, n int) bool {
 	e := &toks[i+n]
-	return e.surface == "ろ" || anyIn([]string{"てる", "いる", "とく", "おく", "どく"}, e.keys)
+	return e.surface == "ろ" || anyIn(lastingEndings, e.keys)
 }
 
 // followsCommand reports whether what comes after verb i can only come

@@ -243,9 +243,9 @@ type Match struct {
 	// weight as the sentence around it modified it.
 	Weight float64 `protobuf:"fixed64,6,opt,name=weight,proto3" json:"weight,omitempty"`
 	// Why weight differs from the entry's: quoted, reported, negated, hedged,
-	// thanked (each lowers it), conditional, intensified (each raises it);
-	// addressed marks rude words the shop's staff said to the customer,
-	// which also count toward escalation.
+	// thanked, feared (each lowers it), conditional, intensified, contempt
+	// (each raises it); addressed marks rude words the shop's staff said to
+	// the customer, which also count toward escalation.
 	Modifiers     []string `protobuf:"bytes,7,rep,name=modifiers,proto3" json:"modifiers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -28,6 +28,11 @@ type classifierServer struct {
 	metrics  *metrics
 	maxBatch int
 	log      *slog.Logger
+	// adm is the in-flight limit; a stream takes a slot for each message
+	// while it is classified, never while it waits for the next one.
+	adm *admission
+	// streamIdle ends a stream that sends no message for this long (0: never).
+	streamIdle time.Duration
 }
 
 func (s *classifierServer) Classify(ctx context.Context, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
@@ -68,32 +73,86 @@ func (s *classifierServer) ClassifyBatch(ctx context.Context, req *kasuharav1.Cl
 	return resp, nil
 }
 
+// ClassifyStream answers each message in order. A stream holds an
+// in-flight slot only while one of its messages is classified, so open
+// streams that send nothing cannot lock other clients out; one that sends
+// nothing for streamIdle is ended DeadlineExceeded.
 func (s *classifierServer) ClassifyStream(stream kasuharav1.Classifier_ClassifyStreamServer) error {
+	ctx := stream.Context()
+	// Recv runs on its own goroutine so that the idle timer can end the
+	// stream while Recv waits; returning cancels ctx, which ends Recv.
+	type received struct {
+		req *kasuharav1.ClassifyRequest
+		err error
+	}
+	recv := make(chan received)
+	go func() {
+		for {
+			req, err := stream.Recv()
+			select {
+			case recv <- received{req, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var idle <-chan time.Time
+	var timer *time.Timer
+	if s.streamIdle > 0 {
+		timer = time.NewTimer(s.streamIdle)
+		defer timer.Stop()
+		idle = timer.C
+	}
 	for {
-		req, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
+		var r received
+		select {
+		case r = <-recv:
+		case <-idle:
+			return status.Errorf(codes.DeadlineExceeded, "stream idle: no message for %v, want one within --stream-idle-timeout", s.streamIdle)
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		}
+		if errors.Is(r.err, io.EOF) {
 			return nil
 		}
-		if err != nil {
-			return err
+		if r.err != nil {
+			return r.err
 		}
 		// Messages already buffered are not worked through once the
 		// deadline has passed or the client has gone.
-		if err := stream.Context().Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			return status.FromContextError(err).Err()
 		}
 		c := s.current.Load()
-		if err := s.validate(c, fmt.Sprintf("request id %q: text", req.GetId()), req.GetText()); err != nil {
+		if err := s.validate(c, fmt.Sprintf("request id %q: text", r.req.GetId()), r.req.GetText()); err != nil {
 			return err
 		}
-		resp, err := s.classify(c, req)
+		resp, err := s.classifyAdmitted(c, r.req)
 		if err != nil {
 			return err
 		}
 		if err := stream.Send(resp); err != nil {
 			return err
 		}
+		if timer != nil {
+			timer.Reset(s.streamIdle)
+		}
 	}
+}
+
+// classifyAdmitted classifies one stream message in an in-flight slot of
+// its own, refusing it ResourceExhausted when none is free.
+func (s *classifierServer) classifyAdmitted(c *classifier.Classifier, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
+	if s.adm != nil {
+		if !s.adm.acquire() {
+			return nil, s.adm.refuse()
+		}
+		defer s.adm.release()
+	}
+	return s.classify(c, req)
 }
 
 // validate returns an InvalidArgument status naming field, or nil.

@@ -40,6 +40,7 @@ type httpTest struct {
 	reg  *prometheus.Registry
 	grpc kasuharav1.ClassifierClient // the same server over bufconn
 	logs *syncBuffer                 // everything logged, at debug level
+	adm  *admission                  // the in-flight limit HTTP and gRPC share
 }
 
 type httpTestOptions struct {
@@ -85,7 +86,7 @@ func startHTTP(t *testing.T, o httpTestOptions) *httpTest {
 	hs := httptest.NewServer(srv.http.Handler)
 	t.Cleanup(hs.Close)
 	conn := serveBufconn(t, srv)
-	return &httpTest{url: hs.URL, reg: reg, grpc: kasuharav1.NewClassifierClient(conn), logs: logs}
+	return &httpTest{url: hs.URL, reg: reg, grpc: kasuharav1.NewClassifierClient(conn), logs: logs, adm: srv.adm}
 }
 
 // syncBuffer is a bytes.Buffer that handlers may log to concurrently.
@@ -610,14 +611,12 @@ func runGolden(t *testing.T, ht *httpTest, cases []goldenCase, normalise func(t 
 }
 
 // TestHTTPOverloadIsRefusedAtOnce: HTTP API requests share --max-in-flight
-// with gRPC calls. With the only slot held by an open gRPC stream, every
-// route answers 429 at once, with Retry-After and in its own API's error
-// shape; once the stream ends, HTTP requests are served again.
+// with gRPC calls. With the only slot held by a call being classified,
+// every route answers 429 at once, with Retry-After and in its own API's
+// error shape; once the call ends, HTTP requests are served again.
 func TestHTTPOverloadIsRefusedAtOnce(t *testing.T) {
 	ht := startHTTP(t, httpTestOptions{maxInFlight: 1})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stream := holdSlot(t, ctx, ht.grpc)
+	release := holdSlots(t, ht.adm, 1)
 	for _, rq := range []request{
 		{path: routeClassify, body: `{"text":"こんにちは"}`},
 		{path: routeClassifyBatch, body: `{"requests":[{"text":"こんにちは"}]}`},
@@ -637,14 +636,9 @@ func TestHTTPOverloadIsRefusedAtOnce(t *testing.T) {
 	if e.Code == nil || codes.Code(*e.Code) != codes.ResourceExhausted {
 		t.Errorf("/v1/classify error code %v, want RESOURCE_EXHAUSTED", e.Code)
 	}
-	if err := stream.CloseSend(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stream.Recv(); err != io.EOF {
-		t.Fatalf("stream end: %v, want EOF", err)
-	}
+	release()
 	if r := ht.do(t, request{path: routeClassify, body: `{"text":"こんにちは"}`}); r.status != http.StatusOK {
-		t.Errorf("after the stream ended: status %d %s, want 200", r.status, r.body)
+		t.Errorf("after the call ended: status %d %s, want 200", r.status, r.body)
 	}
 	if v, _ := metricValue(t, ht.reg, "kasuhara_grpc_calls_in_flight", nil); v != 0 {
 		t.Errorf("calls in flight %v after every request ended, want 0", v)

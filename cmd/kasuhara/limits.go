@@ -30,6 +30,10 @@ const (
 	DefaultKeepaliveMinTime = 10 * time.Second
 	// DefaultMaxConnectionIdle closes connections with no call for this long.
 	DefaultMaxConnectionIdle = 5 * time.Minute
+	// DefaultStreamIdleTimeout ends a ClassifyStream that sends nothing for
+	// this long: an idle stream holds no slot, but it holds a goroutine and
+	// one of its connection's --max-concurrent-streams.
+	DefaultStreamIdleTimeout = time.Minute
 
 	// keepaliveTime and keepaliveTimeout find dead peers: a connection
 	// quiet for keepaliveTime is pinged and closed if no answer comes within
@@ -66,6 +70,7 @@ type grpcLimits struct {
 	maxInFlight          int           // Classifier calls served at once, all connections together
 	keepaliveMinTime     time.Duration // shortest interval at which a client may ping
 	maxConnectionIdle    time.Duration // a connection with no call this long is closed (0: never)
+	streamIdleTimeout    time.Duration // a ClassifyStream with no message this long is ended (0: never)
 }
 
 // serverOptions are the grpc.ServerOptions that enforce l; the in-flight
@@ -96,8 +101,8 @@ func (l grpcLimits) serverOptions() []grpc.ServerOption {
 
 // admission refuses Classifier calls past a limit at once with
 // ResourceExhausted instead of letting them queue: a non-blocking
-// semaphore. A stream holds its slot for as long as it is open; an HTTP API
-// request holds one too (429 when refused). Health, reflection, metrics and
+// semaphore. A stream takes a slot for each message while it is classified;
+// an HTTP API request holds one while it is classified (429 when refused). Health, reflection, metrics and
 // /healthz are never limited, so probes still answer under overload.
 type admission struct {
 	limit    int64 // 0: no limit
@@ -164,18 +169,6 @@ func (a *admission) unary(ctx context.Context, req any, info *grpc.UnaryServerIn
 	return handler(ctx, req)
 }
 
-// stream limits Classifier streams.
-func (a *admission) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	if !strings.HasPrefix(info.FullMethod, classifierMethodPrefix) {
-		return handler(srv, ss)
-	}
-	if !a.acquire() {
-		return a.refuse()
-	}
-	defer a.release()
-	return handler(srv, ss)
-}
-
 // set checks the limits from serve's flags and derives --max-recv-bytes
 // when it is 0.
 func (l *grpcLimits) set(maxStreams uint, maxBatch, maxTextBytes int) error {
@@ -190,6 +183,8 @@ func (l *grpcLimits) set(maxStreams uint, maxBatch, maxTextBytes int) error {
 		return fmt.Errorf("--keepalive-min-time %v, want > 0", l.keepaliveMinTime)
 	case l.maxConnectionIdle < 0:
 		return fmt.Errorf("--max-connection-idle %v, want >= 0", l.maxConnectionIdle)
+	case l.streamIdleTimeout < 0:
+		return fmt.Errorf("--stream-idle-timeout %v, want >= 0", l.streamIdleTimeout)
 	}
 	l.maxConcurrentStreams = uint32(maxStreams)
 	if l.maxRecvBytes == 0 {

@@ -129,6 +129,7 @@ func TestServeLimitFlagsAreChecked(t *testing.T) {
 		{"negative in-flight limit", []string{"--max-in-flight", "-1"}, "--max-in-flight -1, want >= 0"},
 		{"keepalive min time must be positive", []string{"--keepalive-min-time", "0s"}, "--keepalive-min-time 0s, want > 0"},
 		{"negative idle time", []string{"--max-connection-idle", "-1s"}, "--max-connection-idle -1s, want >= 0"},
+		{"negative stream idle time", []string{"--stream-idle-timeout", "-1s"}, "--stream-idle-timeout -1s, want >= 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -339,9 +340,8 @@ func TestOverloadIsRefusedAtOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	// Two open streams hold both slots.
-	s1 := holdSlot(t, ctx, ls.c)
-	holdSlot(t, ctx, ls.c)
+	// Two calls being classified hold both slots.
+	release := holdSlots(t, ls.srv.adm, 2)
 	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_calls_in_flight", nil); v != 2 {
 		t.Errorf("calls in flight = %v, want 2", v)
 	}
@@ -390,21 +390,13 @@ func TestOverloadIsRefusedAtOnce(t *testing.T) {
 		t.Errorf("health under overload = %v, %v", h, err)
 	}
 
-	// Closing a stream frees its slot.
-	if err := s1.CloseSend(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s1.Recv(); !errors.Is(err, io.EOF) {
-		t.Fatalf("closed stream: %v, want EOF", err)
-	}
-	if !waitFor(2*time.Second, func() bool {
-		v, _ := metricValue(t, ls.reg, "kasuhara_grpc_calls_in_flight", nil)
-		return v == 1
-	}) {
-		t.Fatal("the closed stream's slot was not released")
-	}
+	// Once the calls end, their slots serve others.
+	release()
 	if _, err := ls.c.Classify(ctx, &kasuharav1.ClassifyRequest{Text: "こんにちは"}); err != nil {
 		t.Errorf("with a slot free: %v", err)
+	}
+	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_calls_in_flight", nil); v != 0 {
+		t.Errorf("calls in flight = %v after every call ended, want 0", v)
 	}
 }
 
@@ -460,11 +452,6 @@ func TestAdmissionBoundsConcurrency(t *testing.T) {
 			if _, err := a.unary(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: m}, handler); err != nil {
 				t.Errorf("%s with every slot taken: %v", m, err)
 			}
-		}
-		err := a.stream(nil, nil, &grpc.StreamServerInfo{FullMethod: "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"},
-			func(any, grpc.ServerStream) error { return nil })
-		if err != nil {
-			t.Errorf("reflection with every slot taken: %v", err)
 		}
 	})
 
@@ -547,19 +534,125 @@ func TestPanicIsAnsweredInternalAndServingGoesOn(t *testing.T) {
 	}
 }
 
-// holdSlot opens a ClassifyStream and waits for an answer on it: the
-// stream has then been admitted, and holds an in-flight slot while open.
-func holdSlot(t *testing.T, ctx context.Context, c kasuharav1.ClassifierClient) kasuharav1.Classifier_ClassifyStreamClient {
+// holdSlots takes n of adm's slots, as n calls being classified would,
+// and returns what gives them back; the test's end gives back any left.
+func holdSlots(t *testing.T, adm *admission, n int) (release func()) {
 	t.Helper()
-	s, err := c.ClassifyStream(ctx)
+	for range n {
+		if !adm.acquire() {
+			t.Fatal("no slot free to hold")
+		}
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			for range n {
+				adm.release()
+			}
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// openIdleStreams opens n ClassifyStreams on c: the first half each send
+// one message and read its answer, then go quiet; the rest never send.
+func openIdleStreams(t *testing.T, ctx context.Context, c kasuharav1.ClassifierClient, n int) []kasuharav1.Classifier_ClassifyStreamClient {
+	t.Helper()
+	var out []kasuharav1.Classifier_ClassifyStreamClient
+	for i := range n {
+		s, err := c.ClassifyStream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < n/2 {
+			if err := s.Send(&kasuharav1.ClassifyRequest{Id: "s", Text: "責任者を出せ"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Recv(); err != nil {
+				t.Fatalf("stream %d: %v", i, err)
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestIdleStreamsHoldNoSlot: streams that are open but send nothing, before
+// their first message or after an answer, hold no in-flight slot, so with
+// more of them open than --max-in-flight every other client is served. (The
+// server used to admit a stream for as long as it was open: 130 idle
+// streams refused every other call.)
+func TestIdleStreamsHoldNoSlot(t *testing.T) {
+	const limit = 2
+	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: grpcLimits{maxInFlight: limit}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The server's streams have started once the server counts them.
+	openIdleStreams(t, ctx, ls.c, 5*limit)
+	if !waitFor(10*time.Second, func() bool {
+		v, _ := metricValue(t, ls.reg, "grpc_server_started_total", map[string]string{"grpc_method": "ClassifyStream"})
+		return v == 5*limit
+	}) {
+		t.Fatal("the server did not start every stream")
+	}
+	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_calls_in_flight", nil); v != 0 {
+		t.Errorf("calls in flight = %v with only idle streams open, want 0", v)
+	}
+	if _, err := ls.c.Classify(ctx, &kasuharav1.ClassifyRequest{Text: "こんにちは"}); err != nil {
+		t.Errorf("Classify with %d idle streams open: %v", 5*limit, err)
+	}
+	if _, err := ls.c.ClassifyBatch(ctx, &kasuharav1.ClassifyBatchRequest{Requests: []*kasuharav1.ClassifyRequest{{Text: "こんにちは"}}}); err != nil {
+		t.Errorf("ClassifyBatch with %d idle streams open: %v", 5*limit, err)
+	}
+	// A stream with work gets a slot for its message, and gives it back.
+	s := openIdleStreams(t, ctx, ls.c, 2)[0]
+	if err := s.Send(&kasuharav1.ClassifyRequest{Id: "again", Text: "殺すぞ"}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := s.Recv(); err != nil || resp.GetId() != "again" {
+		t.Errorf("a stream's second message: %v, %v", resp, err)
+	}
+	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_calls_in_flight", nil); v != 0 {
+		t.Errorf("calls in flight = %v after the stream's answer, want 0", v)
+	}
+}
+
+// TestIdleStreamIsEnded: a stream that sends nothing for
+// --stream-idle-timeout is ended DeadlineExceeded naming the limit; one
+// that keeps sending is not, however long it lasts. (The server used to
+// keep an idle stream open for ever.)
+func TestIdleStreamIsEnded(t *testing.T) {
+	const idle = 2 * time.Second
+	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: grpcLimits{maxInFlight: 4, streamIdleTimeout: idle}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	quiet := openIdleStreams(t, ctx, ls.c, 2)
+	busy, err := ls.c.ClassifyStream(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Send(&kasuharav1.ClassifyRequest{Id: "s", Text: "責任者を出せ"}); err != nil {
+	// 60 messages 50 ms apart: 3 s of traffic, longer than the idle timeout.
+	for i := range 60 {
+		if err := busy.Send(&kasuharav1.ClassifyRequest{Id: "b", Text: "こんにちは"}); err != nil {
+			t.Fatalf("busy stream, message %d: %v", i, err)
+		}
+		if _, err := busy.Recv(); err != nil {
+			t.Fatalf("busy stream, message %d: %v", i, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for i, s := range quiet {
+		_, err := s.Recv()
+		if status.Code(err) != codes.DeadlineExceeded || !strings.Contains(err.Error(), "--stream-idle-timeout") {
+			t.Errorf("idle stream %d: %v, want DeadlineExceeded naming --stream-idle-timeout", i, err)
+		}
+	}
+	if err := busy.CloseSend(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Recv(); err != nil {
-		t.Fatalf("stream within the limit: %v", err)
+	if _, err := busy.Recv(); !errors.Is(err, io.EOF) {
+		t.Errorf("busy stream's end: %v, want EOF", err)
 	}
-	return s
 }

@@ -56,6 +56,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	fs.IntVar(&cfg.limits.maxInFlight, "max-in-flight", defaultMaxInFlight(), "most Classifier calls served at once; past it calls get RESOURCE_EXHAUSTED at once (0: no limit)")
 	fs.DurationVar(&cfg.limits.keepaliveMinTime, "keepalive-min-time", DefaultKeepaliveMinTime, "shortest interval at which a client may send keepalive pings; faster clients are disconnected")
 	fs.DurationVar(&cfg.limits.maxConnectionIdle, "max-connection-idle", DefaultMaxConnectionIdle, "close a client connection with no call for this long (0: never)")
+	fs.DurationVar(&cfg.limits.streamIdleTimeout, "stream-idle-timeout", DefaultStreamIdleTimeout, "end a ClassifyStream that sends no message for this long with DEADLINE_EXCEEDED (0: never)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight calls may take before they are cut off")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text|json (message text is never logged)")
 	fs.TextVar(&cfg.logLevel, "log-level", slog.LevelInfo, "log level: debug|info|warn|error")
@@ -108,6 +109,7 @@ type server struct {
 	draining chan struct{}
 	http     *http.Server
 	metrics  *metrics
+	adm      *admission // the in-flight limit gRPC calls and HTTP requests share
 	log      *slog.Logger
 }
 
@@ -147,18 +149,18 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 	})
 	adm := newAdmission(reg, d.limits.maxInFlight)
 	// Outermost first: every call is counted, then panics anywhere inside
-	// are recovered, then Classifier calls past the in-flight limit are
-	// refused before any work.
+	// are recovered, then unary Classifier calls past the in-flight limit
+	// are refused before any work (a stream takes a slot per message).
 	gs := grpc.NewServer(append(d.limits.serverOptions(),
 		grpc.ChainUnaryInterceptor(grpcMetrics.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(onPanic), adm.unary),
-		grpc.ChainStreamInterceptor(grpcMetrics.StreamServerInterceptor(), recovery.StreamServerInterceptor(onPanic), adm.stream),
+		grpc.ChainStreamInterceptor(grpcMetrics.StreamServerInterceptor(), recovery.StreamServerInterceptor(onPanic)),
 		// Calls run on reused goroutines whose stacks have already grown to
 		// what classifying needs; a fresh goroutine per call copied its
 		// stack as it grew, about 5% of the server's CPU under load. When
 		// all are busy a call gets a goroutine of its own, so none waits.
 		grpc.NumStreamWorkers(uint32(defaultMaxInFlight())),
 	)...)
-	cs := &classifierServer{current: current, metrics: m, maxBatch: d.maxBatch, log: log}
+	cs := &classifierServer{current: current, metrics: m, maxBatch: d.maxBatch, log: log, adm: adm, streamIdle: d.limits.streamIdleTimeout}
 	kasuharav1.RegisterClassifierServer(gs, cs)
 	hs := health.NewServer()
 	draining := make(chan struct{})
@@ -180,7 +182,7 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 	})
 	registerHTTPAPI(mux, httpDeps{cs: cs, keys: d.apiKeys, reg: reg, adm: adm})
 	return &server{
-		grpc: gs, health: hs, draining: draining, log: log, metrics: m,
+		grpc: gs, health: hs, draining: draining, log: log, metrics: m, adm: adm,
 		// ReadTimeout ends a request whose body stalls; bodies are at most a
 		// few MB, which any working client sends well within it.
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: httpReadTimeout},

@@ -69,16 +69,21 @@ type httpDeps struct {
 	keys *apiKeys          // nil: any key, or none, is accepted
 	reg  prometheus.Registerer
 	adm  *admission // the in-flight limit gRPC calls share; nil: none
+	// writeTimeout bounds writing one response, from its first byte.
+	writeTimeout time.Duration
 }
 
 // httpAPI serves the JSON routes.
 type httpAPI struct {
-	cs       *classifierServer
-	keys     *apiKeys
-	adm      *admission
-	log      *slog.Logger
-	requests *prometheus.CounterVec   // by route, code
-	duration *prometheus.HistogramVec // by route, code
+	cs   *classifierServer
+	keys *apiKeys
+	adm  *admission
+	log  *slog.Logger
+	// writeTimeout bounds writing one response: a client that does not
+	// read its answer loses the connection, and the server the answer.
+	writeTimeout time.Duration
+	requests     *prometheus.CounterVec   // by route, code
+	duration     *prometheus.HistogramVec // by route, code
 }
 
 // registerHTTPAPI adds the JSON routes to mux and their metrics to d.reg.
@@ -89,7 +94,7 @@ func registerHTTPAPI(mux *http.ServeMux, d httpDeps) {
 // newHTTPAPI builds the API and registers its metrics on d.reg.
 func newHTTPAPI(d httpDeps) *httpAPI {
 	a := &httpAPI{
-		cs: d.cs, keys: d.keys, adm: d.adm, log: d.cs.log,
+		cs: d.cs, keys: d.keys, adm: d.adm, log: d.cs.log, writeTimeout: d.writeTimeout,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "kasuhara", Subsystem: "http", Name: "requests_total",
 			Help: "HTTP API requests answered, by route and HTTP status code.",
@@ -227,17 +232,7 @@ func (a *httpAPI) route(name string, style *apiStyle, h routeHandler) http.Handl
 		if err != nil {
 			return err
 		}
-		// The slot is taken once the body is in: a client that stalls its
-		// body holds a connection (the server's ReadTimeout ends it), never
-		// a slot gRPC calls need.
-		if a.adm != nil {
-			if !a.adm.acquire() {
-				w.Header().Set("Retry-After", "1")
-				return a.adm.overloaded()
-			}
-			defer a.adm.release()
-		}
-		out, err := h(r.Context(), c, body)
+		out, err := a.classifyIn(w, r.Context(), func(ctx context.Context) ([]byte, error) { return h(ctx, c, body) })
 		if err != nil {
 			return err
 		}
@@ -246,13 +241,30 @@ func (a *httpAPI) route(name string, style *apiStyle, h routeHandler) http.Handl
 	})
 }
 
+// classifyIn runs classify in an in-flight slot, answering 429 when none
+// is free. The slot is taken once the body is in, so a client that stalls
+// its body holds a connection (the server's ReadTimeout ends it), never a
+// slot; and it is given back before the answer is written, so a client
+// that does not read its answer holds no slot either.
+func (a *httpAPI) classifyIn(w http.ResponseWriter, ctx context.Context, classify func(context.Context) ([]byte, error)) ([]byte, error) {
+	if a.adm == nil {
+		return classify(ctx)
+	}
+	if !a.adm.acquire() {
+		w.Header().Set("Retry-After", "1")
+		return nil, a.adm.overloaded()
+	}
+	defer a.adm.release()
+	return classify(ctx)
+}
+
 // instrument runs serve, answers the error it returns in style, recovers
 // panics as Internal, and counts the request by route and status code.
 // Nothing about the request but its route and status is logged.
 func (a *httpAPI) instrument(name string, style *apiStyle, serve func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &statusRecorder{ResponseWriter: w, writeTimeout: a.writeTimeout}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -413,22 +425,28 @@ func writeBody(w http.ResponseWriter, code int, b []byte) {
 	w.Write([]byte("\n"))
 }
 
-// statusRecorder remembers the status code written through it.
+// statusRecorder remembers the status code written through it, and gives
+// the response writeTimeout from its first byte.
 type statusRecorder struct {
 	http.ResponseWriter
-	code int
+	code         int
+	writeTimeout time.Duration // 0: none
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
 	if s.code == 0 {
 		s.code = code
+		if s.writeTimeout > 0 {
+			// Not every ResponseWriter supports deadlines; the server's does.
+			_ = http.NewResponseController(s.ResponseWriter).SetWriteDeadline(time.Now().Add(s.writeTimeout))
+		}
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *statusRecorder) Write(b []byte) (int, error) {
 	if s.code == 0 {
-		s.code = http.StatusOK
+		s.WriteHeader(http.StatusOK)
 	}
 	return s.ResponseWriter.Write(b)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -664,5 +666,81 @@ func TestHTTPStalledBodyHoldsNoSlot(t *testing.T) {
 	defer cancel()
 	if _, err := ht.grpc.Classify(ctx, &kasuharav1.ClassifyRequest{Text: "こんにちは"}); err != nil {
 		t.Errorf("gRPC call while two HTTP clients stall their bodies: %v", err)
+	}
+}
+
+// smallBufferListener gives every accepted connection a small send buffer,
+// so that a response larger than a few KB blocks until its client reads.
+type smallBufferListener struct{ net.Listener }
+
+func (l smallBufferListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(4 << 10)
+	}
+	return c, err
+}
+
+// TestHTTPClientThatDoesNotReadLosesItsSlotAndAnswer: clients that send a
+// request and never read the answer hold no --max-in-flight slot once their
+// message is classified, and after the write timeout the server drops the
+// connection and the answer it was holding. (The server used to hold the
+// slot while writing, with no write timeout: ten such clients held ten
+// slots, and their answers, for as long as they stayed connected.)
+func TestHTTPClientThatDoesNotReadLosesItsSlotAndAnswer(t *testing.T) {
+	const limit, clients = 2, 4
+	cur := loadCurrent(t, "testdata/lexicon", 8192)
+	reg := prometheus.NewRegistry()
+	srv := newServer(reg, serverDeps{current: cur, maxBatch: 8, limits: grpcLimits{maxInFlight: limit},
+		httpWriteTimeout: 500 * time.Millisecond, log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.http.Serve(smallBufferListener{lis})
+	t.Cleanup(func() { srv.http.Close() })
+	grpcClient := kasuharav1.NewClassifierClient(serveBufconn(t, srv))
+
+	// Each answer lists 680 matches: over 80 KB, far more than the
+	// two sockets' buffers hold.
+	body, err := json.Marshal(map[string]string{"text": strings.Repeat("殺すぞ。", 8192/len("殺すぞ。"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialer := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10) })
+	}}
+	classified := func() float64 {
+		v, _ := metricValue(t, reg, "kasuhara_classify_messages_total", nil)
+		return v
+	}
+	for i := range clients {
+		c, err := dialer.Dial("tcp", lis.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		if !waitFor(30*time.Second, func() bool { return classified() == float64(i+1) }) {
+			t.Fatalf("client %d of %d was not served (%v messages classified): the clients before it, which read nothing, hold the %d slots",
+				i+1, clients, classified(), limit)
+		}
+	}
+	if !waitFor(10*time.Second, func() bool {
+		v, _ := metricValue(t, reg, "kasuhara_grpc_calls_in_flight", nil)
+		return v == 0
+	}) {
+		t.Errorf("calls in flight stay above 0 while %d clients do not read their answers, want 0", clients)
+	}
+	if _, err := grpcClient.Classify(context.Background(), &kasuharav1.ClassifyRequest{Text: "こんにちは"}); err != nil {
+		t.Errorf("gRPC call while %d HTTP clients do not read: %v", clients, err)
+	}
+	// The writes time out and the handlers return, dropping the answers.
+	answered := func() bool {
+		v, _ := metricValue(t, reg, "kasuhara_http_requests_total", map[string]string{"route": routeClassify})
+		return v == clients
+	}
+	if !waitFor(20*time.Second, answered) {
+		t.Errorf("the server still writes to clients that do not read, 20s after a 500ms write timeout")
 	}
 }

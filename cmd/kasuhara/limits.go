@@ -125,7 +125,7 @@ func newAdmission(reg prometheus.Registerer, limit int) *admission {
 	}
 	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "kasuhara", Subsystem: "grpc", Name: "calls_in_flight",
-		Help: "Classifier calls and HTTP API requests being served now (streams count while open).",
+		Help: "Classifier calls and HTTP API requests being served now (a stream counts while one of its messages is classified).",
 	}, func() float64 { return float64(a.inFlight.Load()) })
 	reg.MustRegister(a.rejected, inFlight)
 	return a

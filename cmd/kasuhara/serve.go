@@ -123,6 +123,9 @@ type serverDeps struct {
 	log    *slog.Logger
 	// apiKeys are the keys the HTTP API accepts; nil accepts any.
 	apiKeys *apiKeys
+	// httpWriteTimeout bounds writing one HTTP API response; 0 is
+	// httpWriteTimeout.
+	httpWriteTimeout time.Duration
 }
 
 // newServer builds the gRPC and HTTP servers around the current
@@ -180,7 +183,10 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	registerHTTPAPI(mux, httpDeps{cs: cs, keys: d.apiKeys, reg: reg, adm: adm})
+	if d.httpWriteTimeout == 0 {
+		d.httpWriteTimeout = httpWriteTimeout
+	}
+	registerHTTPAPI(mux, httpDeps{cs: cs, keys: d.apiKeys, reg: reg, adm: adm, writeTimeout: d.httpWriteTimeout})
 	return &server{
 		grpc: gs, health: hs, draining: draining, log: log, metrics: m, adm: adm,
 		// ReadTimeout ends a request whose body stalls; bodies are at most a
@@ -189,8 +195,12 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 	}
 }
 
-// httpReadTimeout bounds reading one HTTP request, body included.
-const httpReadTimeout = 30 * time.Second
+// httpReadTimeout bounds reading one HTTP request, body included;
+// httpWriteTimeout writing one API response, from its first byte.
+const (
+	httpReadTimeout  = 30 * time.Second
+	httpWriteTimeout = 10 * time.Second
+)
 
 // lexiconSource is where reloads come from.
 type lexiconSource struct {

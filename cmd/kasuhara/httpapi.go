@@ -159,10 +159,10 @@ var kasuharaStyle = apiStyle{
 }
 
 // bearerKey reads the key from "Authorization: Bearer KEY", as OpenAI's
-// clients send it.
+// clients send it (the scheme in any case).
 func bearerKey(r *http.Request, keys *apiKeys) error {
-	key, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if keys.accepts(strings.TrimSpace(key)) {
+	key, _ := bearerToken(r.Header.Get("Authorization"))
+	if keys.accepts(key) {
 		return nil
 	}
 	return status.Error(codes.Unauthenticated, "missing or unknown API key; send Authorization: Bearer KEY")

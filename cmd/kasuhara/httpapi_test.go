@@ -24,6 +24,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -43,6 +44,7 @@ type httpTest struct {
 	grpc kasuharav1.ClassifierClient // the same server over bufconn
 	logs *syncBuffer                 // everything logged, at debug level
 	adm  *admission                  // the in-flight limit HTTP and gRPC share
+	conn *grpc.ClientConn            // the bufconn connection grpc uses
 }
 
 type httpTestOptions struct {
@@ -88,7 +90,7 @@ func startHTTP(t *testing.T, o httpTestOptions) *httpTest {
 	hs := httptest.NewServer(srv.http.Handler)
 	t.Cleanup(hs.Close)
 	conn := serveBufconn(t, srv)
-	return &httpTest{url: hs.URL, reg: reg, grpc: kasuharav1.NewClassifierClient(conn), logs: logs, adm: srv.adm}
+	return &httpTest{url: hs.URL, reg: reg, grpc: kasuharav1.NewClassifierClient(conn), logs: logs, adm: srv.adm, conn: conn}
 }
 
 // syncBuffer is a bytes.Buffer that handlers may log to concurrently.
@@ -395,6 +397,9 @@ func TestHTTPAPIKeys(t *testing.T) {
 		{"classify with an unknown key is 401", request{path: "/v1/classify", body: classify, header: map[string]string{"Authorization": "Bearer nope"}}, 401},
 		{"classify with a listed key", request{path: "/v1/classify", body: classify, header: map[string]string{"Authorization": "Bearer k-ops"}}, 200},
 		{"batch with another listed key", request{path: "/v1/classify:batch", body: `{"requests": [` + classify + `]}`, header: map[string]string{"Authorization": "Bearer k-web"}}, 200},
+		{"the Bearer scheme in lower case", request{path: "/v1/classify", body: classify, header: map[string]string{"Authorization": "bearer k-ops"}}, 200},
+		{"the Bearer scheme in upper case", request{path: "/v1/moderations", body: moderate, header: map[string]string{"Authorization": "BEARER k-web"}}, 200},
+		{"a key without a scheme is no key", request{path: "/v1/classify", body: classify, header: map[string]string{"Authorization": "k-ops"}}, 401},
 		{"a comment line is no key", request{path: "/v1/classify", body: classify, header: map[string]string{"Authorization": "Bearer # ops"}}, 401},
 		{"Perspective without ?key is 400, as Google answers", request{path: "/v1alpha1/comments:analyze", body: analyze}, 400},
 		{"Perspective with a wrong ?key", request{path: "/v1alpha1/comments:analyze?key=nope", body: analyze}, 400},

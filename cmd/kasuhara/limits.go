@@ -13,7 +13,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 
 	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
 )
@@ -74,7 +76,7 @@ type grpcLimits struct {
 }
 
 // serverOptions are the grpc.ServerOptions that enforce l; the in-flight
-// limit is an interceptor (admission) instead.
+// limit is the gate instead.
 func (l grpcLimits) serverOptions() []grpc.ServerOption {
 	var opts []grpc.ServerOption
 	if l.maxConcurrentStreams > 0 {
@@ -157,16 +159,63 @@ func (a *admission) overloaded() error {
 	return status.Errorf(codes.ResourceExhausted, "server overloaded: %d calls in flight, retry with backoff", a.limit)
 }
 
-// unary limits unary Classifier calls.
-func (a *admission) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if !strings.HasPrefix(info.FullMethod, classifierMethodPrefix) {
-		return handler(ctx, req)
+// gate is the Classifier service's front door. grpc-go runs it (InTapHandle)
+// when a call's headers arrive, before its request message is read and
+// before a goroutine is given to it: a call without an accepted API key is
+// refused Unauthenticated, and a unary call past the in-flight limit
+// ResourceExhausted, so a refused call costs the server neither the read
+// nor a wait for a worker. A unary call admitted here holds its slot until
+// its stream ends; ClassifyStream takes slots per message in its handler.
+// Health and reflection pass untouched.
+type gate struct {
+	adm  *admission
+	keys *apiKeys // nil: any key, or none
+}
+
+// tap is the grpc.InTapHandle. It runs on the connection's reader
+// goroutine, so it does only map lookups and atomics.
+func (g *gate) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	method, ok := strings.CutPrefix(info.FullMethodName, classifierMethodPrefix)
+	if !ok {
+		return ctx, nil
 	}
-	if !a.acquire() {
-		return nil, a.refuse()
+	if !g.keys.accepts(grpcKey(info.Header)) {
+		return nil, status.Error(codes.Unauthenticated, "missing or unknown API key; send metadata authorization: Bearer KEY, or x-api-key: KEY")
 	}
-	defer a.release()
-	return handler(ctx, req)
+	if method == "ClassifyStream" {
+		return ctx, nil
+	}
+	if !g.adm.acquire() {
+		return nil, g.adm.refuse()
+	}
+	// The stream's context ends however the call does: answered, failed
+	// while its request was read, cut off, or its connection lost.
+	context.AfterFunc(ctx, g.adm.release)
+	return ctx, nil
+}
+
+// grpcKey is the API key a call's metadata carries: authorization: Bearer
+// KEY (the scheme in any case), else x-api-key: KEY; "" when neither.
+func grpcKey(md metadata.MD) string {
+	for _, v := range md.Get("authorization") {
+		if key, ok := bearerToken(v); ok {
+			return key
+		}
+	}
+	if v := md.Get("x-api-key"); len(v) > 0 {
+		return strings.TrimSpace(v[0])
+	}
+	return ""
+}
+
+// bearerToken is KEY in an Authorization value "Bearer KEY"; the scheme is
+// case-insensitive (RFC 9110, section 11.1).
+func bearerToken(v string) (string, bool) {
+	scheme, key, ok := strings.Cut(strings.TrimSpace(v), " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(key), true
 }
 
 // set checks the limits from serve's flags and derives --max-recv-bytes

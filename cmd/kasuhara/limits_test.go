@@ -19,7 +19,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 
@@ -381,8 +383,10 @@ func TestOverloadIsRefusedAtOnce(t *testing.T) {
 	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_overload_rejected_total", nil); v != 3 {
 		t.Errorf("kasuhara_grpc_overload_rejected_total = %v, want 3", v)
 	}
-	if v, _ := metricValue(t, ls.reg, "grpc_server_handled_total", map[string]string{"grpc_code": "ResourceExhausted"}); v != 3 {
-		t.Errorf("grpc_server_handled_total{grpc_code=ResourceExhausted} = %v, want 3", v)
+	// Unary calls are refused before any handler or interceptor runs; the
+	// stream's message inside its handler.
+	if v, _ := metricValue(t, ls.reg, "grpc_server_handled_total", map[string]string{"grpc_code": "ResourceExhausted"}); v != 1 {
+		t.Errorf("grpc_server_handled_total{grpc_code=ResourceExhausted} = %v, want 1 (the stream)", v)
 	}
 
 	// Health is never limited.
@@ -400,25 +404,142 @@ func TestOverloadIsRefusedAtOnce(t *testing.T) {
 	}
 }
 
+// TestOverloadIsRefusedBeforeTheRequestIsRead: past --max-in-flight a unary
+// call is refused as soon as its headers arrive, without waiting for its
+// request, which a hostile or slow client may never finish sending. (The
+// server used to read the whole request first: 300 calls waited in RecvMsg
+// before admission.)
+func TestOverloadIsRefusedBeforeTheRequestIsRead(t *testing.T) {
+	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: grpcLimits{maxInFlight: 2}})
+	holdSlots(t, ls.srv.adm, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, method := range []string{"Classify", "ClassifyBatch"} {
+		// A unary call opened as a stream, so that its request is never sent.
+		desc := &grpc.StreamDesc{StreamName: method}
+		s, err := ls.conn.NewStream(ctx, desc, "/kasuhara.v1.Classifier/"+method)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		var out kasuharav1.ClassifyResponse
+		err = s.RecvMsg(&out)
+		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "server overloaded: 2 calls in flight") {
+			t.Errorf("%s past the limit, request unsent: %v, want ResourceExhausted naming the limit", method, err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s refused after %v, want at once", method, d)
+		}
+	}
+	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_overload_rejected_total", nil); v != 2 {
+		t.Errorf("kasuhara_grpc_overload_rejected_total = %v, want 2", v)
+	}
+}
+
+// TestGRPCAPIKeys: with --api-key-file the Classifier service wants a listed
+// key in the call's metadata, as authorization: Bearer KEY (the scheme in
+// any case) or x-api-key: KEY, refusing others Unauthenticated before
+// reading their requests; health and reflection need none. (Keys used to
+// apply to the HTTP routes only.)
+func TestGRPCAPIKeys(t *testing.T) {
+	ht := startHTTP(t, httpTestOptions{keys: []string{"# ops", "k-ops", "k-web"}})
+	tests := []struct {
+		name string
+		md   []string
+		want codes.Code
+	}{
+		{"no key", nil, codes.Unauthenticated},
+		{"an unknown key", []string{"authorization", "Bearer nope"}, codes.Unauthenticated},
+		{"a key without a scheme", []string{"authorization", "k-ops"}, codes.Unauthenticated},
+		{"a comment line is no key", []string{"x-api-key", "# ops"}, codes.Unauthenticated},
+		{"Bearer and a listed key", []string{"authorization", "Bearer k-ops"}, codes.OK},
+		{"the scheme in lower case", []string{"authorization", "bearer k-web"}, codes.OK},
+		{"the scheme in upper case", []string{"authorization", "BEARER k-web"}, codes.OK},
+		{"x-api-key", []string{"x-api-key", "k-ops"}, codes.OK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := metadata.AppendToOutgoingContext(context.Background(), tt.md...)
+			_, err := ht.grpc.Classify(ctx, &kasuharav1.ClassifyRequest{Text: "殺すぞ"})
+			if status.Code(err) != tt.want {
+				t.Errorf("Classify: %v, want %v", err, tt.want)
+			}
+			_, err = ht.grpc.ClassifyBatch(ctx, &kasuharav1.ClassifyBatchRequest{Requests: []*kasuharav1.ClassifyRequest{{Text: "殺すぞ"}}})
+			if status.Code(err) != tt.want {
+				t.Errorf("ClassifyBatch: %v, want %v", err, tt.want)
+			}
+			s, err := ht.grpc.ClassifyStream(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Send(&kasuharav1.ClassifyRequest{Text: "殺すぞ"})
+			if _, err = s.Recv(); status.Code(err) != tt.want {
+				t.Errorf("ClassifyStream: %v, want %v", err, tt.want)
+			}
+			if tt.want == codes.Unauthenticated && !strings.Contains(status.Convert(err).Message(), "authorization: Bearer KEY") {
+				t.Errorf("the refusal %q does not say how to send a key", status.Convert(err).Message())
+			}
+		})
+	}
+	t.Run("health and reflection need no key", func(t *testing.T) {
+		if h, err := healthpb.NewHealthClient(ht.conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Errorf("health without a key: %v, %v", h, err)
+		}
+		rs, err := reflectionpb.NewServerReflectionClient(ht.conn).ServerReflectionInfo(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rs.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rs.Recv(); err != nil {
+			t.Errorf("reflection without a key: %v", err)
+		}
+	})
+}
+
+// TestServeListensOnLoopbackByDefault: without --grpc-addr and --http-addr
+// serve is reachable from this host only, and -h says how to widen it. (It
+// used to listen on every interface, :50051 and :9090.)
+func TestServeListensOnLoopbackByDefault(t *testing.T) {
+	var stderr strings.Builder
+	runServe(context.Background(), []string{"-h"}, nil, io.Discard, &stderr) // -h only prints the flags
+	help := stderr.String()
+	for _, want := range []string{`-grpc-addr HOST:PORT`, `(default "127.0.0.1:50051")`, `-http-addr HOST:PORT`, `(default "127.0.0.1:9090")`,
+		"e.g. :50051 for every interface", "e.g. :9090 for every interface"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("serve -h lacks %q:\n%s", want, help)
+		}
+	}
+	if DefaultGRPCAddr != "127.0.0.1:50051" || DefaultHTTPAddr != "127.0.0.1:9090" {
+		t.Errorf("defaults %s and %s, want loopback", DefaultGRPCAddr, DefaultHTTPAddr)
+	}
+}
+
 func TestAdmissionBoundsConcurrency(t *testing.T) {
 	const limit, workers, perWorker = 4, 32, 20
-	a := newAdmission(prometheus.NewRegistry(), limit)
+	g := &gate{adm: newAdmission(prometheus.NewRegistry(), limit)}
 	var now, peak, admitted, refused atomic.Int64
-	handler := func(context.Context, any) (any, error) {
+	// call is one unary call: the gate at its headers, the handler, then
+	// its stream's end, which cancels its context.
+	call := func(method string) error {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if _, err := g.tap(ctx, &tap.Info{FullMethodName: method}); err != nil {
+			return err
+		}
 		n := now.Add(1)
 		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 		}
 		time.Sleep(time.Millisecond)
 		now.Add(-1)
-		return "ok", nil
+		return nil
 	}
-	info := &grpc.UnaryServerInfo{FullMethod: "/kasuhara.v1.Classifier/Classify"}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for range perWorker {
-				_, err := a.unary(context.Background(), nil, info, handler)
-				switch status.Code(err) {
+				switch err := call("/kasuhara.v1.Classifier/Classify"); status.Code(err) {
 				case codes.OK:
 					admitted.Add(1)
 				case codes.ResourceExhausted:
@@ -436,33 +557,23 @@ func TestAdmissionBoundsConcurrency(t *testing.T) {
 	if admitted.Load()+refused.Load() != workers*perWorker || refused.Load() == 0 {
 		t.Errorf("admitted %d, refused %d of %d", admitted.Load(), refused.Load(), workers*perWorker)
 	}
-	if got := testutil.ToFloat64(a.rejected); got != float64(refused.Load()) {
+	if got := testutil.ToFloat64(g.adm.rejected); got != float64(refused.Load()) {
 		t.Errorf("rejected counter %v, want %d", got, refused.Load())
 	}
-	if a.inFlight.Load() != 0 {
-		t.Errorf("%d slots still held", a.inFlight.Load())
+	if !waitFor(5*time.Second, func() bool { return g.adm.inFlight.Load() == 0 }) {
+		t.Errorf("%d slots still held", g.adm.inFlight.Load())
 	}
 
 	t.Run("other services are never refused", func(t *testing.T) {
-		a := newAdmission(prometheus.NewRegistry(), 1)
-		if !a.acquire() {
+		g := &gate{adm: newAdmission(prometheus.NewRegistry(), 1)}
+		if !g.adm.acquire() {
 			t.Fatal("first slot refused")
 		}
-		for _, m := range []string{"/grpc.health.v1.Health/Check", "/kasuhara.v1.ClassifierX/Classify"} {
-			if _, err := a.unary(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: m}, handler); err != nil {
+		for _, m := range []string{"/grpc.health.v1.Health/Check", "/kasuhara.v1.ClassifierX/Classify",
+			"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"} {
+			if _, err := g.tap(context.Background(), &tap.Info{FullMethodName: m}); err != nil {
 				t.Errorf("%s with every slot taken: %v", m, err)
 			}
-		}
-	})
-
-	t.Run("a panicking call gives its slot back", func(t *testing.T) {
-		a := newAdmission(prometheus.NewRegistry(), 1)
-		func() {
-			defer func() { recover() }()
-			a.unary(context.Background(), nil, info, func(context.Context, any) (any, error) { panic("boom") })
-		}()
-		if a.inFlight.Load() != 0 {
-			t.Errorf("%d slots held after a panic", a.inFlight.Load())
 		}
 	})
 }

@@ -29,6 +29,13 @@ import (
 	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
 )
 
+// Default listen addresses: loopback, so that a server started without
+// thought is not reachable from other hosts.
+const (
+	DefaultGRPCAddr = "127.0.0.1:50051"
+	DefaultHTTPAddr = "127.0.0.1:9090"
+)
+
 // serveConfig is what serve needs beyond the classifier.
 type serveConfig struct {
 	grpcAddr        string
@@ -39,7 +46,7 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	logFormat       string
 	logLevel        slog.Level
-	apiKeys         *apiKeys // from --api-key-file; nil accepts any key
+	apiKeys         *apiKeys // from --api-key-file, for gRPC and HTTP; nil accepts any key
 }
 
 func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
@@ -47,8 +54,8 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	var cf classifierFlags
 	cf.register(fs)
 	cfg := serveConfig{}
-	fs.StringVar(&cfg.grpcAddr, "grpc-addr", ":50051", "`HOST:PORT` to serve the gRPC API, health and reflection on (port 0 picks one)")
-	fs.StringVar(&cfg.httpAddr, "http-addr", ":9090", "`HOST:PORT` to serve Prometheus /metrics and /healthz on (port 0 picks one)")
+	fs.StringVar(&cfg.grpcAddr, "grpc-addr", DefaultGRPCAddr, "`HOST:PORT` to serve the gRPC API, health and reflection on (port 0 picks one); loopback only unless widened, e.g. :50051 for every interface")
+	fs.StringVar(&cfg.httpAddr, "http-addr", DefaultHTTPAddr, "`HOST:PORT` to serve the HTTP/JSON API, Prometheus /metrics and /healthz on (port 0 picks one); loopback only unless widened, e.g. :9090 for every interface")
 	fs.StringVar(&cfg.adminAddr, "admin-addr", "127.0.0.1:50052", "`HOST:PORT` to serve the LexiconAdmin gRPC service (Reload, Get) on; keep it private; empty turns it off")
 	fs.IntVar(&cfg.maxBatch, "max-batch", DefaultMaxBatch, "most messages one ClassifyBatch call may carry")
 	maxStreams := fs.Uint("max-concurrent-streams", DefaultMaxConcurrentStreams, "most calls one client connection may have open at once")
@@ -60,7 +67,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight calls may take before they are cut off")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text|json (message text is never logged)")
 	fs.TextVar(&cfg.logLevel, "log-level", slog.LevelInfo, "log level: debug|info|warn|error")
-	apiKeyFile := fs.String("api-key-file", "", "`FILE` of API keys (one a line) the HTTP API routes accept; without it any key is accepted")
+	apiKeyFile := fs.String("api-key-file", "", "`FILE` of API keys (one a line) the gRPC Classifier service and the HTTP API routes accept; without it any key is accepted")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -121,7 +128,8 @@ type serverDeps struct {
 	// limits bound the gRPC server; the zero value leaves grpc-go's defaults.
 	limits grpcLimits
 	log    *slog.Logger
-	// apiKeys are the keys the HTTP API accepts; nil accepts any.
+	// apiKeys are the keys the Classifier service and the HTTP API accept;
+	// nil accepts any.
 	apiKeys *apiKeys
 	// httpWriteTimeout bounds writing one HTTP API response; 0 is
 	// httpWriteTimeout.
@@ -151,11 +159,13 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 		return status.Error(codes.Internal, "internal error")
 	})
 	adm := newAdmission(reg, d.limits.maxInFlight)
-	// Outermost first: every call is counted, then panics anywhere inside
-	// are recovered, then unary Classifier calls past the in-flight limit
-	// are refused before any work (a stream takes a slot per message).
+	// The gate refuses calls without a key and unary calls past the
+	// in-flight limit before their requests are read (a stream takes a slot
+	// per message). Then, outermost first: every call is counted, and
+	// panics anywhere inside are recovered.
 	gs := grpc.NewServer(append(d.limits.serverOptions(),
-		grpc.ChainUnaryInterceptor(grpcMetrics.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(onPanic), adm.unary),
+		grpc.InTapHandle((&gate{adm: adm, keys: d.apiKeys}).tap),
+		grpc.ChainUnaryInterceptor(grpcMetrics.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(onPanic)),
 		grpc.ChainStreamInterceptor(grpcMetrics.StreamServerInterceptor(), recovery.StreamServerInterceptor(onPanic)),
 		// Calls run on reused goroutines whose stacks have already grown to
 		// what classifying needs; a fresh goroutine per call copied its

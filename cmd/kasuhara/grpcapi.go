@@ -33,6 +33,8 @@ type classifierServer struct {
 	adm *admission
 	// streamIdle ends a stream that sends no message for this long (0: never).
 	streamIdle time.Duration
+	// workers bounds the messages classified at once; nil: no bound.
+	workers *workers
 }
 
 func (s *classifierServer) Classify(ctx context.Context, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
@@ -43,7 +45,7 @@ func (s *classifierServer) Classify(ctx context.Context, req *kasuharav1.Classif
 	if err := ctx.Err(); err != nil { // expired or cancelled while it waited
 		return nil, status.FromContextError(err).Err()
 	}
-	return s.classify(c, req)
+	return s.classify(ctx, c, req)
 }
 
 func (s *classifierServer) ClassifyBatch(ctx context.Context, req *kasuharav1.ClassifyBatchRequest) (*kasuharav1.ClassifyBatchResponse, error) {
@@ -66,7 +68,7 @@ func (s *classifierServer) ClassifyBatch(ctx context.Context, req *kasuharav1.Cl
 		if err := ctx.Err(); err != nil {
 			return nil, status.FromContextError(err).Err()
 		}
-		if resp.Responses[i], err = s.classify(c, r); err != nil {
+		if resp.Responses[i], err = s.classify(ctx, c, r); err != nil {
 			return nil, err
 		}
 	}
@@ -130,7 +132,7 @@ func (s *classifierServer) ClassifyStream(stream kasuharav1.Classifier_ClassifyS
 		if err := s.validate(c, fmt.Sprintf("request id %q: text", r.req.GetId()), r.req.GetText()); err != nil {
 			return err
 		}
-		resp, err := s.classifyAdmitted(c, r.req)
+		resp, err := s.classifyAdmitted(ctx, c, r.req)
 		if err != nil {
 			return err
 		}
@@ -145,14 +147,14 @@ func (s *classifierServer) ClassifyStream(stream kasuharav1.Classifier_ClassifyS
 
 // classifyAdmitted classifies one stream message in an in-flight slot of
 // its own, refusing it ResourceExhausted when none is free.
-func (s *classifierServer) classifyAdmitted(c *classifier.Classifier, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
+func (s *classifierServer) classifyAdmitted(ctx context.Context, c *classifier.Classifier, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
 	if s.adm != nil {
 		if !s.adm.acquire() {
 			return nil, s.adm.refuse()
 		}
 		defer s.adm.release()
 	}
-	return s.classify(c, req)
+	return s.classify(ctx, c, req)
 }
 
 // validate returns an InvalidArgument status naming field, or nil.
@@ -176,10 +178,17 @@ func (s *classifierServer) validate(c *classifier.Classifier, field, text string
 	return status.Errorf(codes.InvalidArgument, "%s: %v", field, err)
 }
 
-// classify labels a request that validate accepted. Classify fails only on
-// what Validate rejects, so an error here is a bug: Internal, details logged
+// classify labels a request that validate accepted, on one of the workers
+// (waiting for one at most until ctx ends). Classify fails only on what
+// Validate rejects, so an error from it is a bug: Internal, details logged
 // (never the text).
-func (s *classifierServer) classify(c *classifier.Classifier, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
+func (s *classifierServer) classify(ctx context.Context, c *classifier.Classifier, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
+	if s.workers != nil {
+		if err := s.workers.acquire(ctx); err != nil {
+			return nil, err
+		}
+		defer s.workers.release()
+	}
 	start := time.Now()
 	r, err := c.Classify(req.GetText())
 	s.metrics.duration.Observe(time.Since(start).Seconds())

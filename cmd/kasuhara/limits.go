@@ -218,6 +218,46 @@ func bearerToken(v string) (string, bool) {
 	return strings.TrimSpace(key), true
 }
 
+// workers bounds how many messages are classified at once, all calls
+// together, to about the number of CPUs. Admitted calls past it wait,
+// blocked rather than runnable, so the Go scheduler never has more than a
+// few CPU-bound goroutines to share out and health checks, /metrics and
+// refusals get a CPU within a time slice under any load. A wait ends with
+// the call's deadline.
+type workers struct {
+	sem  chan struct{}
+	busy prometheus.Gauge
+}
+
+// newWorkers returns n workers (0: GOMAXPROCS), with their gauge on reg.
+func newWorkers(reg prometheus.Registerer, n int) *workers {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	w := &workers{sem: make(chan struct{}, n), busy: prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "kasuhara", Subsystem: "classify", Name: "workers_busy",
+		Help: "Messages being classified now; at most GOMAXPROCS, the rest of the admitted calls wait for one.",
+	})}
+	reg.MustRegister(w.busy)
+	return w
+}
+
+// acquire waits for a worker, or for ctx to end.
+func (w *workers) acquire(ctx context.Context) error {
+	select {
+	case w.sem <- struct{}{}:
+		w.busy.Inc()
+		return nil
+	case <-ctx.Done():
+		return status.FromContextError(ctx.Err()).Err()
+	}
+}
+
+func (w *workers) release() {
+	w.busy.Dec()
+	<-w.sem
+}
+
 // set checks the limits from serve's flags and derives --max-recv-bytes
 // when it is 0.
 func (l *grpcLimits) set(maxStreams uint, maxBatch, maxTextBytes int) error {

@@ -767,3 +767,54 @@ func TestIdleStreamIsEnded(t *testing.T) {
 		t.Errorf("busy stream's end: %v, want EOF", err)
 	}
 }
+
+// TestClassifyingIsBoundedToTheWorkers: however many calls are admitted,
+// only classifyWorkers messages are classified at once; the others wait,
+// blocked, so that the CPUs are shared among a few goroutines and health
+// checks get one at once. (Every admitted call used to classify at once:
+// with 128 CPU-bound goroutines on 2 cores a health Check waited 0.79 s at
+// p99.)
+func TestClassifyingIsBoundedToTheWorkers(t *testing.T) {
+	const calls, workers = 6, 2
+	lex, err := lexicon.LoadDir("testdata/lexicon")
+	cur := serving(t, lex, err)
+	reg := prometheus.NewRegistry()
+	srv := newServer(reg, serverDeps{current: cur, maxBatch: 8, limits: grpcLimits{maxInFlight: 64}, classifyWorkers: workers,
+		log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	conn := serveBufconn(t, srv)
+	c := kasuharav1.NewClassifierClient(conn)
+	batch := &kasuharav1.ClassifyBatchRequest{}
+	for range 4 {
+		batch.Requests = append(batch.Requests, &kasuharav1.ClassifyRequest{Text: heavyText(8 << 10)})
+	}
+	var wg sync.WaitGroup
+	for range calls {
+		wg.Go(func() {
+			if _, err := c.ClassifyBatch(context.Background(), batch); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	var maxBusy, maxInFlight float64
+	for polling := true; polling; {
+		select {
+		case <-done:
+			polling = false
+		case <-time.After(2 * time.Millisecond):
+		}
+		busy, _ := metricValue(t, reg, "kasuhara_classify_workers_busy", nil)
+		inFlight, _ := metricValue(t, reg, "kasuhara_grpc_calls_in_flight", nil)
+		maxBusy, maxInFlight = max(maxBusy, busy), max(maxInFlight, inFlight)
+	}
+	if maxBusy > workers || maxBusy == 0 {
+		t.Errorf("up to %v messages classified at once, want 1 to %d", maxBusy, workers)
+	}
+	if maxInFlight <= workers {
+		t.Errorf("at most %v calls were in flight at once; the test wants more than %d waiting", maxInFlight, workers)
+	}
+	if h, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("health: %v, %v", h, err)
+	}
+}

@@ -134,6 +134,9 @@ type serverDeps struct {
 	// httpWriteTimeout bounds writing one HTTP API response; 0 is
 	// httpWriteTimeout.
 	httpWriteTimeout time.Duration
+	// classifyWorkers is how many messages are classified at once; 0 is
+	// GOMAXPROCS.
+	classifyWorkers int
 }
 
 // newServer builds the gRPC and HTTP servers around the current
@@ -173,7 +176,8 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 		// all are busy a call gets a goroutine of its own, so none waits.
 		grpc.NumStreamWorkers(uint32(defaultMaxInFlight())),
 	)...)
-	cs := &classifierServer{current: current, metrics: m, maxBatch: d.maxBatch, log: log, adm: adm, streamIdle: d.limits.streamIdleTimeout}
+	cs := &classifierServer{current: current, metrics: m, maxBatch: d.maxBatch, log: log, adm: adm,
+		streamIdle: d.limits.streamIdleTimeout, workers: newWorkers(reg, d.classifyWorkers)}
 	kasuharav1.RegisterClassifierServer(gs, cs)
 	hs := health.NewServer()
 	draining := make(chan struct{})

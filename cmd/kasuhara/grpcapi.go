@@ -9,8 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/kasuhara/kasuhara/classifier"
 	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
@@ -35,6 +37,111 @@ type classifierServer struct {
 	streamIdle time.Duration
 	// workers bounds the messages classified at once; nil: no bound.
 	workers *workers
+	// bytes is the request byte budget; a Classify or ClassifyBatch holds
+	// readBytes of it while its request is read. nil: no budget.
+	bytes     *requestBytes
+	readBytes readBytes
+	// unary is the interceptor chain Classify and ClassifyBatch run once
+	// their request is read, as grpc-go runs it for unary calls; nil: none.
+	unary grpc.UnaryServerInterceptor
+}
+
+// readBytes is what a call holds of the byte budget while its request is
+// read: the most a request of its kind may usefully be.
+type readBytes struct {
+	one   int64 // Classify: a text of --max-text-bytes and its id
+	batch int64 // ClassifyBatch: --max-recv-bytes
+}
+
+// classifierServiceDesc is the generated Classifier service with Classify
+// and ClassifyBatch served as streams, which is the same on the wire: grpc-go
+// reads a unary call's request before any handler runs, a stream's only
+// when the handler asks, after the byte budget has made room for it.
+func classifierServiceDesc() grpc.ServiceDesc {
+	d := kasuharav1.Classifier_ServiceDesc
+	d.Methods = nil
+	d.Streams = append([]grpc.StreamDesc{
+		unaryAsStream("Classify", (*classifierServer).Classify, func(s *classifierServer) int64 { return s.readBytes.one }),
+		unaryAsStream("ClassifyBatch", (*classifierServer).ClassifyBatch, func(s *classifierServer) int64 { return s.readBytes.batch }),
+	}, d.Streams...)
+	return d
+}
+
+// unaryAsStream serves the unary method name as a stream handler that reads
+// its one request within the byte budget, then calls handle.
+func unaryAsStream[Req any, PReq interface {
+	*Req
+	proto.Message
+}, Resp proto.Message](name string, handle func(*classifierServer, context.Context, PReq) (Resp, error), readBytes func(*classifierServer) int64) grpc.StreamDesc {
+	return grpc.StreamDesc{StreamName: name, Handler: func(srv any, ss grpc.ServerStream) error {
+		s := srv.(*classifierServer)
+		req := PReq(new(Req))
+		hold, err := s.recvRequest(ss, req, readBytes(s))
+		defer hold.drop()
+		if err != nil {
+			return err
+		}
+		call := func(ctx context.Context, req any) (any, error) { return handle(s, ctx, req.(PReq)) }
+		var resp any
+		if s.unary != nil {
+			resp, err = s.unary(ss.Context(), req, &grpc.UnaryServerInfo{Server: s, FullMethod: classifierMethodPrefix + name}, call)
+		} else {
+			resp, err = call(ss.Context(), req)
+		}
+		if err != nil {
+			return err
+		}
+		return ss.SendMsg(resp)
+	}}
+}
+
+// lazyUnary reports whether method is one classifierServiceDesc serves as a
+// stream although it is unary.
+func lazyUnary(method string) bool {
+	return method == kasuharav1.Classifier_Classify_FullMethodName || method == kasuharav1.Classifier_ClassifyBatch_FullMethodName
+}
+
+// exceptLazyUnary is si for every stream but the unary methods served as
+// streams, which run the unary interceptors instead.
+func exceptLazyUnary(si grpc.StreamServerInterceptor) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if lazyUnary(info.FullMethod) {
+			return handler(srv, ss)
+		}
+		return si(srv, ss, info, handler)
+	}
+}
+
+// chainUnary runs interceptors outermost first, then the handler.
+func chainUnary(interceptors ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		h := handler
+		for i := len(interceptors) - 1; i >= 0; i-- {
+			next, ic := h, interceptors[i]
+			h = func(ctx context.Context, req any) (any, error) { return ic(ctx, req, info, next) }
+		}
+		return h(ctx, req)
+	}
+}
+
+// recvRequest reads a unary call's request into req, holding readBytes of
+// the budget while it is read and its size once decoded.
+func (s *classifierServer) recvRequest(ss grpc.ServerStream, req proto.Message, readBytes int64) (*byteHold, error) {
+	var hold *byteHold
+	if s.bytes != nil {
+		var err error
+		if hold, err = s.bytes.hold(readBytes); err != nil {
+			return nil, err
+		}
+	}
+	if err := ss.RecvMsg(req); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = status.Error(codes.InvalidArgument, "request: none sent, want one")
+		}
+		return hold, err
+	}
+	hold.shrink(int64(proto.Size(req)))
+	return hold, nil
 }
 
 func (s *classifierServer) Classify(ctx context.Context, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {

@@ -55,6 +55,8 @@ type httpTestOptions struct {
 	// maxInFlight is the in-flight limit gRPC calls and HTTP requests
 	// share; 0: none.
 	maxInFlight int
+	// maxRequestBytes is the request byte budget they share; 0: none.
+	maxRequestBytes int64
 }
 
 // startHTTP serves a whole server (newServer) over httptest, and its gRPC
@@ -85,7 +87,7 @@ func startHTTP(t *testing.T, o httpTestOptions) *httpTest {
 	}
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: cur, maxBatch: o.maxBatch, apiKeys: keys, limits: grpcLimits{maxInFlight: o.maxInFlight},
+	srv := newServer(reg, serverDeps{current: cur, maxBatch: o.maxBatch, apiKeys: keys, limits: grpcLimits{maxInFlight: o.maxInFlight, maxRequestBytes: o.maxRequestBytes},
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	hs := httptest.NewServer(srv.http.Handler)
 	t.Cleanup(hs.Close)
@@ -747,5 +749,50 @@ func TestHTTPClientThatDoesNotReadLosesItsSlotAndAnswer(t *testing.T) {
 	}
 	if !waitFor(20*time.Second, answered) {
 		t.Errorf("the server still writes to clients that do not read, 20s after a 500ms write timeout")
+	}
+}
+
+// TestHTTPRequestPastTheByteBudgetIsRefusedUnread: a request whose
+// Content-Length would take the bytes held past --max-request-bytes is
+// answered 429 before its body is read; the room comes back once an answer
+// is written. (Bodies used to be read whatever their number.)
+func TestHTTPRequestPastTheByteBudgetIsRefusedUnread(t *testing.T) {
+	const budget = 1 << 20
+	ht := startHTTP(t, httpTestOptions{maxRequestBytes: budget})
+	// A client announces a body that fills the budget, and sends none of it.
+	c, err := net.Dial("tcp", strings.TrimPrefix(ht.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", budget)
+	if !waitFor(10*time.Second, func() bool {
+		v, _ := metricValue(t, ht.reg, "kasuhara_request_held_bytes", nil)
+		return v == budget
+	}) {
+		t.Fatal("the stalled request does not hold the budget")
+	}
+	done := make(chan reply, 1)
+	go func() { done <- ht.do(t, request{path: routeClassify, body: `{"text":"こんにちは"}`}) }()
+	select {
+	case r := <-done:
+		if r.status != http.StatusTooManyRequests || !strings.Contains(string(r.body), "--max-request-bytes") || r.header.Get("Retry-After") != "1" {
+			t.Errorf("past the budget: %d %s, want 429 naming --max-request-bytes with Retry-After", r.status, r.body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a request past the budget was not refused within 10s")
+	}
+	if v, _ := metricValue(t, ht.reg, "kasuhara_request_bytes_rejected_total", nil); v != 1 {
+		t.Errorf("kasuhara_request_bytes_rejected_total = %v, want 1", v)
+	}
+	c.Close() // the stalled request ends, and gives its room back
+	if !waitFor(10*time.Second, func() bool {
+		v, _ := metricValue(t, ht.reg, "kasuhara_request_held_bytes", nil)
+		return v == 0
+	}) {
+		t.Fatal("the ended request still holds the budget")
+	}
+	if r := ht.do(t, request{path: routeClassify, body: `{"text":"こんにちは"}`}); r.status != http.StatusOK {
+		t.Errorf("with room again: %d %s", r.status, r.body)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -47,6 +48,14 @@ const (
 	// framing around it; recvSlack for the batch message itself.
 	recvItemOverhead = 1 << 10
 	recvSlack        = 64 << 10
+
+	// streamWindow is each stream's HTTP/2 flow control window: grpc-go's
+	// initial one, kept fixed.
+	streamWindow = 64 << 10
+
+	// requestBytesPerRecv is the default --max-request-bytes, in largest
+	// requests: room for sixteen read at once.
+	requestBytesPerRecv = 16
 )
 
 // defaultMaxInFlight is the default number of Classifier calls served at
@@ -73,6 +82,7 @@ type grpcLimits struct {
 	keepaliveMinTime     time.Duration // shortest interval at which a client may ping
 	maxConnectionIdle    time.Duration // a connection with no call this long is closed (0: never)
 	streamIdleTimeout    time.Duration // a ClassifyStream with no message this long is ended (0: never)
+	maxRequestBytes      int64         // request bytes held at once, all calls together (0: no limit)
 }
 
 // serverOptions are the grpc.ServerOptions that enforce l; the in-flight
@@ -82,6 +92,9 @@ func (l grpcLimits) serverOptions() []grpc.ServerOption {
 	if l.maxConcurrentStreams > 0 {
 		opts = append(opts, grpc.MaxConcurrentStreams(l.maxConcurrentStreams))
 	}
+	// A fixed window (which turns off grpc-go's BDP growth) bounds what a
+	// call's client can send before its handler reads: see requestBytes.
+	opts = append(opts, grpc.InitialWindowSize(streamWindow))
 	if l.maxRecvBytes > 0 {
 		opts = append(opts, grpc.MaxRecvMsgSize(l.maxRecvBytes))
 	}
@@ -134,15 +147,93 @@ func newAdmission(reg prometheus.Registerer, limit int) *admission {
 }
 
 // acquire takes a slot if one is free, without waiting.
-func (a *admission) acquire() bool {
+func (a *admission) acquire() bool { return tryAdd(&a.inFlight, 1, a.limit) }
+
+// tryAdd adds n to v unless that would take v past limit (0: no limit).
+func tryAdd(v *atomic.Int64, n, limit int64) bool {
 	for {
-		n := a.inFlight.Load()
-		if a.limit > 0 && n >= a.limit {
+		old := v.Load()
+		if limit > 0 && old+n > limit {
 			return false
 		}
-		if a.inFlight.CompareAndSwap(n, n+1) {
+		if v.CompareAndSwap(old, old+n) {
 			return true
 		}
+	}
+}
+
+// requestBytes bounds the request bytes the server holds at once, all
+// connections and both APIs together, so that memory stays bounded however
+// many clients send large requests. Room is taken just before a request is
+// read: a gRPC ClassifyBatch takes --max-recv-bytes, the most its request
+// may be, a Classify --max-text-bytes + 1 KiB, the most it may usefully be,
+// and either shrinks to the request's size once it is decoded; an HTTP request takes its Content-Length (the body limit when it
+// has none). A call past the budget is refused ResourceExhausted (429 over
+// HTTP) without being read. Until then grpc-go buffers at most one flow
+// control window (64 KiB) of the request.
+type requestBytes struct {
+	limit    int64
+	held     atomic.Int64
+	rejected prometheus.Counter
+}
+
+func newRequestBytes(reg prometheus.Registerer, limit int64) *requestBytes {
+	b := &requestBytes{limit: limit, rejected: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "kasuhara", Name: "request_bytes_rejected_total",
+		Help: "Classifier calls and HTTP API requests refused because their request would take the bytes held past --max-request-bytes.",
+	})}
+	held := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "kasuhara", Name: "request_held_bytes",
+		Help: "Request bytes held by calls being read or served now, as counted against --max-request-bytes.",
+	}, func() float64 { return float64(b.held.Load()) })
+	reg.MustRegister(b.rejected, held)
+	return b
+}
+
+// hold takes n bytes of the budget, or refuses ResourceExhausted.
+func (b *requestBytes) hold(n int64) (*byteHold, error) {
+	if !tryAdd(&b.held, n, b.limit) {
+		b.rejected.Inc()
+		return nil, status.Errorf(codes.ResourceExhausted,
+			"server overloaded: requests in flight hold %d bytes, a new one may take %d more, want <= %d (--max-request-bytes), retry with backoff",
+			b.held.Load(), n, b.limit)
+	}
+	return &byteHold{b: b, n: n}, nil
+}
+
+// byteHold is what one call holds of the budget. A client's cancellation
+// can end the call's stream, dropping the hold, while its handler still
+// shrinks it: the mutex orders the two.
+type byteHold struct {
+	mu sync.Mutex
+	b  *requestBytes // nil once dropped
+	n  int64
+}
+
+// shrink lowers the hold to n bytes; it never grows it. On nil it does
+// nothing.
+func (h *byteHold) shrink(n int64) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.b != nil && n < h.n {
+		h.b.held.Add(n - h.n)
+		h.n = n
+	}
+}
+
+// drop gives the hold back; later calls, and calls on nil, do nothing.
+func (h *byteHold) drop() {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.b != nil {
+		h.b.held.Add(-h.n)
+		h.b = nil
 	}
 }
 
@@ -272,12 +363,21 @@ func (l *grpcLimits) set(maxStreams uint, maxBatch, maxTextBytes int) error {
 		return fmt.Errorf("--keepalive-min-time %v, want > 0", l.keepaliveMinTime)
 	case l.maxConnectionIdle < 0:
 		return fmt.Errorf("--max-connection-idle %v, want >= 0", l.maxConnectionIdle)
+	case l.maxRequestBytes < 0:
+		return fmt.Errorf("--max-request-bytes %d, want >= 0", l.maxRequestBytes)
 	case l.streamIdleTimeout < 0:
 		return fmt.Errorf("--stream-idle-timeout %v, want >= 0", l.streamIdleTimeout)
 	}
 	l.maxConcurrentStreams = uint32(maxStreams)
 	if l.maxRecvBytes == 0 {
 		l.maxRecvBytes = maxRecvBytesFor(maxBatch, maxTextBytes)
+	}
+	largest := max(int64(l.maxRecvBytes), bodyLimitFor(maxTextBytes))
+	switch {
+	case l.maxRequestBytes == 0:
+		l.maxRequestBytes = requestBytesPerRecv * largest
+	case l.maxRequestBytes < largest:
+		return fmt.Errorf("--max-request-bytes %d, want >= %d, the largest request (--max-recv-bytes, or the HTTP body limit)", l.maxRequestBytes, largest)
 	}
 	return nil
 }

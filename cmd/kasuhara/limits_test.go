@@ -132,6 +132,8 @@ func TestServeLimitFlagsAreChecked(t *testing.T) {
 		{"keepalive min time must be positive", []string{"--keepalive-min-time", "0s"}, "--keepalive-min-time 0s, want > 0"},
 		{"negative idle time", []string{"--max-connection-idle", "-1s"}, "--max-connection-idle -1s, want >= 0"},
 		{"negative stream idle time", []string{"--stream-idle-timeout", "-1s"}, "--stream-idle-timeout -1s, want >= 0"},
+		{"negative request byte budget", []string{"--max-request-bytes", "-1"}, "--max-request-bytes -1, want >= 0"},
+		{"a budget too small for the largest request", []string{"--max-request-bytes", "1000"}, "--max-request-bytes 1000, want >= 17104896"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -518,7 +520,8 @@ func TestServeListensOnLoopbackByDefault(t *testing.T) {
 
 func TestAdmissionBoundsConcurrency(t *testing.T) {
 	const limit, workers, perWorker = 4, 32, 20
-	g := &gate{adm: newAdmission(prometheus.NewRegistry(), limit)}
+	reg := prometheus.NewRegistry()
+	g := &gate{adm: newAdmission(reg, limit)}
 	var now, peak, admitted, refused atomic.Int64
 	// call is one unary call: the gate at its headers, the handler, then
 	// its stream's end, which cancels its context.
@@ -565,7 +568,8 @@ func TestAdmissionBoundsConcurrency(t *testing.T) {
 	}
 
 	t.Run("other services are never refused", func(t *testing.T) {
-		g := &gate{adm: newAdmission(prometheus.NewRegistry(), 1)}
+		reg := prometheus.NewRegistry()
+		g := &gate{adm: newAdmission(reg, 1)}
 		if !g.adm.acquire() {
 			t.Fatal("first slot refused")
 		}

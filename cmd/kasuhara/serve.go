@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -60,6 +61,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	fs.IntVar(&cfg.maxBatch, "max-batch", DefaultMaxBatch, "most messages one ClassifyBatch call may carry")
 	maxStreams := fs.Uint("max-concurrent-streams", DefaultMaxConcurrentStreams, "most calls one client connection may have open at once")
 	fs.IntVar(&cfg.limits.maxRecvBytes, "max-recv-bytes", 0, "largest gRPC request message in bytes (0: enough for a full --max-batch of --max-text-bytes texts)")
+	fs.Int64Var(&cfg.limits.maxRequestBytes, "max-request-bytes", 0, "most request bytes held at once, gRPC and HTTP, all connections together; past it calls are refused RESOURCE_EXHAUSTED before they are read (0: 16 times the largest request)")
 	fs.IntVar(&cfg.limits.maxInFlight, "max-in-flight", defaultMaxInFlight(), "most Classifier calls served at once; past it calls get RESOURCE_EXHAUSTED at once (0: no limit)")
 	fs.DurationVar(&cfg.limits.keepaliveMinTime, "keepalive-min-time", DefaultKeepaliveMinTime, "shortest interval at which a client may send keepalive pings; faster clients are disconnected")
 	fs.DurationVar(&cfg.limits.maxConnectionIdle, "max-connection-idle", DefaultMaxConnectionIdle, "close a client connection with no call for this long (0: never)")
@@ -162,14 +164,20 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 		return status.Error(codes.Internal, "internal error")
 	})
 	adm := newAdmission(reg, d.limits.maxInFlight)
+	reqBytes := newRequestBytes(reg, d.limits.maxRequestBytes)
+	g := &gate{adm: adm, keys: d.apiKeys}
+	unary := chainUnary(grpcMetrics.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(onPanic))
 	// The gate refuses calls without a key and unary calls past the
 	// in-flight limit before their requests are read (a stream takes a slot
 	// per message). Then, outermost first: every call is counted, and
-	// panics anywhere inside are recovered.
+	// panics anywhere inside are recovered. Classify and ClassifyBatch are
+	// served as streams (classifierServiceDesc) that run the unary
+	// interceptors themselves once their request is read, so they are
+	// counted as the unary calls they are.
 	gs := grpc.NewServer(append(d.limits.serverOptions(),
-		grpc.InTapHandle((&gate{adm: adm, keys: d.apiKeys}).tap),
-		grpc.ChainUnaryInterceptor(grpcMetrics.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(onPanic)),
-		grpc.ChainStreamInterceptor(grpcMetrics.StreamServerInterceptor(), recovery.StreamServerInterceptor(onPanic)),
+		grpc.InTapHandle(g.tap),
+		grpc.UnaryInterceptor(unary),
+		grpc.ChainStreamInterceptor(exceptLazyUnary(grpcMetrics.StreamServerInterceptor()), exceptLazyUnary(recovery.StreamServerInterceptor(onPanic))),
 		// Calls run on reused goroutines whose stacks have already grown to
 		// what classifying needs; a fresh goroutine per call copied its
 		// stack as it grew, about 5% of the server's CPU under load. When
@@ -177,8 +185,13 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 		grpc.NumStreamWorkers(uint32(defaultMaxInFlight())),
 	)...)
 	cs := &classifierServer{current: current, metrics: m, maxBatch: d.maxBatch, log: log, adm: adm,
-		streamIdle: d.limits.streamIdleTimeout, workers: newWorkers(reg, d.classifyWorkers)}
-	kasuharav1.RegisterClassifierServer(gs, cs)
+		streamIdle: d.limits.streamIdleTimeout, workers: newWorkers(reg, d.classifyWorkers),
+		bytes: reqBytes, unary: unary, readBytes: readBytes{
+			one:   int64(current.Load().Options().MaxTextBytes) + recvItemOverhead,
+			batch: int64(cmp.Or(d.limits.maxRecvBytes, grpcMaxRecvBytes)), // 0: grpc-go's default limit
+		}}
+	desc := classifierServiceDesc()
+	gs.RegisterService(&desc, cs)
 	hs := health.NewServer()
 	draining := make(chan struct{})
 	healthpb.RegisterHealthServer(gs, &drainingHealth{Server: hs, draining: draining})
@@ -200,7 +213,7 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 	if d.httpWriteTimeout == 0 {
 		d.httpWriteTimeout = httpWriteTimeout
 	}
-	registerHTTPAPI(mux, httpDeps{cs: cs, keys: d.apiKeys, reg: reg, adm: adm, writeTimeout: d.httpWriteTimeout})
+	registerHTTPAPI(mux, httpDeps{cs: cs, keys: d.apiKeys, reg: reg, adm: adm, bytes: reqBytes, writeTimeout: d.httpWriteTimeout})
 	return &server{
 		grpc: gs, health: hs, draining: draining, log: log, metrics: m, adm: adm,
 		// ReadTimeout ends a request whose body stalls; bodies are at most a

@@ -118,10 +118,8 @@ func (a *httpAPI) moderate(ctx context.Context, c *classifier.Classifier, body [
 	case len(texts) > a.cs.maxBatch:
 		return nil, status.Errorf(codes.InvalidArgument, "input: %d items, want <= %d", len(texts), a.cs.maxBatch)
 	}
-	for i, t := range texts {
-		if err := a.cs.validate(c, fields[i], t); err != nil {
-			return nil, err
-		}
+	if err := a.cs.validateBatch(c, "input", len(texts), func(i int) (string, string) { return fields[i], texts[i] }); err != nil {
+		return nil, err
 	}
 	threshold := c.Options().HarassmentThreshold
 	out := moderationResponse{ID: "modr-" + rand.Text(), Model: moderationModel, Results: make([]moderationResult, len(texts))}

@@ -43,6 +43,7 @@ type serveConfig struct {
 	httpAddr        string
 	adminAddr       string
 	maxBatch        int
+	maxBatchText    int
 	limits          grpcLimits
 	shutdownTimeout time.Duration
 	logFormat       string
@@ -59,6 +60,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	fs.StringVar(&cfg.httpAddr, "http-addr", DefaultHTTPAddr, "`HOST:PORT` to serve the HTTP/JSON API, Prometheus /metrics and /healthz on (port 0 picks one); loopback only unless widened, e.g. :9090 for every interface")
 	fs.StringVar(&cfg.adminAddr, "admin-addr", "127.0.0.1:50052", "`HOST:PORT` to serve the LexiconAdmin gRPC service (Reload, Get) on; keep it private; empty turns it off")
 	fs.IntVar(&cfg.maxBatch, "max-batch", DefaultMaxBatch, "most messages one ClassifyBatch call may carry")
+	fs.IntVar(&cfg.maxBatchText, "max-batch-text-bytes", DefaultMaxBatchTextBytes, "most text bytes, once normalised (NFKC), the messages of one ClassifyBatch or /v1/moderations call may carry together")
 	maxStreams := fs.Uint("max-concurrent-streams", DefaultMaxConcurrentStreams, "most calls one client connection may have open at once")
 	fs.IntVar(&cfg.limits.maxRecvBytes, "max-recv-bytes", 0, "largest gRPC request message in bytes (0: enough for a full --max-batch of --max-text-bytes texts)")
 	fs.Int64Var(&cfg.limits.maxRequestBytes, "max-request-bytes", 0, "most request bytes held at once, gRPC and HTTP, all connections together; past it calls are refused RESOURCE_EXHAUSTED before they are read (0: 16 times the largest request)")
@@ -79,6 +81,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	}
 	if cfg.maxBatch <= 0 {
 		return fmt.Errorf("--max-batch %d, want > 0", cfg.maxBatch)
+	}
+	if cfg.maxBatchText < cf.opts.MaxTextBytes {
+		return fmt.Errorf("--max-batch-text-bytes %d, want >= --max-text-bytes %d", cfg.maxBatchText, cf.opts.MaxTextBytes)
 	}
 	if err := cfg.limits.set(*maxStreams, cfg.maxBatch, cf.opts.MaxTextBytes); err != nil {
 		return err
@@ -127,6 +132,8 @@ type serverDeps struct {
 	// current is the classifier answering now; a reload swaps it.
 	current  *atomic.Pointer[classifier.Classifier]
 	maxBatch int
+	// maxBatchText bounds a batch's texts together, normalised; 0: none.
+	maxBatchText int
 	// limits bound the gRPC server; the zero value leaves grpc-go's defaults.
 	limits grpcLimits
 	log    *slog.Logger
@@ -184,7 +191,7 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 		// all are busy a call gets a goroutine of its own, so none waits.
 		grpc.NumStreamWorkers(uint32(defaultMaxInFlight())),
 	)...)
-	cs := &classifierServer{current: current, metrics: m, maxBatch: d.maxBatch, log: log, adm: adm,
+	cs := &classifierServer{current: current, metrics: m, maxBatch: d.maxBatch, maxBatchText: d.maxBatchText, log: log, adm: adm,
 		streamIdle: d.limits.streamIdleTimeout, workers: newWorkers(reg, d.classifyWorkers),
 		bytes: reqBytes, unary: unary, readBytes: readBytes{
 			one:   int64(current.Load().Options().MaxTextBytes) + recvItemOverhead,
@@ -248,7 +255,7 @@ func serve(ctx context.Context, cfg serveConfig, src lexiconSource, log *slog.Lo
 	var current atomic.Pointer[classifier.Classifier]
 	current.Store(c)
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: &current, maxBatch: cfg.maxBatch, limits: cfg.limits, log: log, apiKeys: cfg.apiKeys})
+	srv := newServer(reg, serverDeps{current: &current, maxBatch: cfg.maxBatch, maxBatchText: cfg.maxBatchText, limits: cfg.limits, log: log, apiKeys: cfg.apiKeys})
 	rl := newReloader(reg, src.dir, src.build, &current, func(c *classifier.Classifier) { srv.metrics.setLexicon(c.Lexicon()) }, log)
 
 	var lis []net.Listener

@@ -46,6 +46,7 @@ type serveConfig struct {
 	maxBatchText    int
 	limits          grpcLimits
 	shutdownTimeout time.Duration
+	lexiconCheck    time.Duration // how often the lexicon directory's content is compared; 0: never
 	logFormat       string
 	logLevel        slog.Level
 	apiKeys         *apiKeys // from --api-key-file, for gRPC and HTTP; nil accepts any key
@@ -68,6 +69,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	fs.DurationVar(&cfg.limits.keepaliveMinTime, "keepalive-min-time", DefaultKeepaliveMinTime, "shortest interval at which a client may send keepalive pings; faster clients are disconnected")
 	fs.DurationVar(&cfg.limits.maxConnectionIdle, "max-connection-idle", DefaultMaxConnectionIdle, "close a client connection with no call for this long (0: never)")
 	fs.DurationVar(&cfg.limits.streamIdleTimeout, "stream-idle-timeout", DefaultStreamIdleTimeout, "end a ClassifyStream that sends no message for this long with DEADLINE_EXCEEDED (0: never)")
+	fs.DurationVar(&cfg.lexiconCheck, "lexicon-check-interval", DefaultLexiconCheckInterval, "how often to compare the --lexicon directory's content with what was loaded, reloading on a change no file watch saw (0: never)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight calls may take before they are cut off")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text|json (message text is never logged)")
 	fs.TextVar(&cfg.logLevel, "log-level", slog.LevelInfo, "log level: debug|info|warn|error")
@@ -78,6 +80,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "kasuhara serve: unexpected argument %q\n", fs.Arg(0))
 		return errUsage
+	}
+	if cfg.lexiconCheck < 0 {
+		return fmt.Errorf("--lexicon-check-interval %v, want >= 0", cfg.lexiconCheck)
 	}
 	if cfg.maxBatch <= 0 {
 		return fmt.Errorf("--max-batch %d, want > 0", cfg.maxBatch)
@@ -257,6 +262,7 @@ func serve(ctx context.Context, cfg serveConfig, src lexiconSource, log *slog.Lo
 	reg := prometheus.NewRegistry()
 	srv := newServer(reg, serverDeps{current: &current, maxBatch: cfg.maxBatch, maxBatchText: cfg.maxBatchText, limits: cfg.limits, log: log, apiKeys: cfg.apiKeys})
 	rl := newReloader(reg, src.dir, src.build, &current, func(c *classifier.Classifier) { srv.metrics.setLexicon(c.Lexicon()) }, log)
+	rl.checkEvery = cfg.lexiconCheck
 
 	var lis []net.Listener
 	listen := func(flag, addr string) (net.Listener, error) {

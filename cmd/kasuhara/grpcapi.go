@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -147,7 +148,7 @@ func (s *classifierServer) recvRequest(ss grpc.ServerStream, req proto.Message, 
 		if errors.Is(err, io.EOF) {
 			err = status.Error(codes.InvalidArgument, "request: none sent, want one")
 		}
-		return hold, err
+		return hold, s.recvError(err)
 	}
 	hold.shrink(int64(proto.Size(req)))
 	return hold, nil
@@ -207,6 +208,9 @@ func (s *classifierServer) ClassifyStream(stream kasuharav1.Classifier_ClassifyS
 	go func() {
 		for {
 			req, err := stream.Recv()
+			if err != nil {
+				err = s.recvError(err) // counted here: the stream may be over before the handler hears
+			}
 			select {
 			case recv <- received{req, err}:
 			case <-ctx.Done():
@@ -259,6 +263,18 @@ func (s *classifierServer) ClassifyStream(stream kasuharav1.Classifier_ClassifyS
 			timer.Reset(s.streamIdle)
 		}
 	}
+}
+
+// recvError is err from reading a request, counting a request grpc-go
+// could not decode because a string in it is not UTF-8 (proto3 strings must
+// be; only non-Go clients can send one) as invalid_utf8, as the HTTP routes
+// count theirs. grpc-go has already answered it Internal (its RecvMsg writes
+// the status of a decoding error itself), and names it only in its message.
+func (s *classifierServer) recvError(err error) error {
+	if st := status.Convert(err); st.Code() == codes.Internal && strings.Contains(st.Message(), "invalid UTF-8") {
+		s.metrics.rejected.WithLabelValues("invalid_utf8").Inc()
+	}
+	return err
 }
 
 // classifyAdmitted classifies one stream message in an in-flight slot of

@@ -105,7 +105,7 @@ var openAIStyle = apiStyle{
 // input before classifying any, and one classifier answers them all.
 func (a *httpAPI) moderate(ctx context.Context, c *classifier.Classifier, body []byte) ([]byte, error) {
 	var req moderationRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	if err := unmarshalStrict(body, &req); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "request body: %v", err)
 	}
 	texts, fields, err := moderationInputs(req.Input)

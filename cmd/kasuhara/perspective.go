@@ -121,7 +121,7 @@ var perspectiveStyle = apiStyle{
 // analyzeComment is POST /v1alpha1/comments:analyze.
 func (a *httpAPI) analyzeComment(ctx context.Context, c *classifier.Classifier, body []byte) ([]byte, error) {
 	var req analyzeCommentRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	if err := unmarshalStrict(body, &req); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "Invalid JSON payload received. %v", err)
 	}
 	if t := req.Comment.Type; t != "" && t != "PLAIN_TEXT" {

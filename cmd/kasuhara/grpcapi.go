@@ -140,7 +140,7 @@ func (s *classifierServer) recvRequest(ss grpc.ServerStream, req proto.Message, 
 	var hold *byteHold
 	if s.bytes != nil {
 		var err error
-		if hold, err = s.bytes.hold(readBytes); err != nil {
+		if hold, err = s.bytes.holdWithin(ss.Context(), readBytes, requestBytesWait); err != nil {
 			return nil, err
 		}
 	}

@@ -175,10 +175,19 @@ type requestBytes struct {
 	limit    int64
 	held     atomic.Int64
 	rejected prometheus.Counter
+
+	mu    sync.Mutex
+	freed chan struct{} // closed, and replaced, whenever room is given back
 }
 
+// requestBytesWait is how long a gRPC call may wait for room in the byte
+// budget before it is refused: long enough for the requests ahead of it to
+// be decoded (when their holds shrink to their size), which a burst of
+// batches needs; short enough that it is still refused, not queued.
+const requestBytesWait = time.Second
+
 func newRequestBytes(reg prometheus.Registerer, limit int64) *requestBytes {
-	b := &requestBytes{limit: limit, rejected: prometheus.NewCounter(prometheus.CounterOpts{
+	b := &requestBytes{limit: limit, freed: make(chan struct{}), rejected: prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "kasuhara", Name: "request_bytes_rejected_total",
 		Help: "Classifier calls and HTTP API requests refused because their request would take the bytes held past --max-request-bytes.",
 	})}
@@ -192,13 +201,54 @@ func newRequestBytes(reg prometheus.Registerer, limit int64) *requestBytes {
 
 // hold takes n bytes of the budget, or refuses ResourceExhausted.
 func (b *requestBytes) hold(n int64) (*byteHold, error) {
-	if !tryAdd(&b.held, n, b.limit) {
-		b.rejected.Inc()
-		return nil, status.Errorf(codes.ResourceExhausted,
-			"server overloaded: requests in flight hold %d bytes, a new one may take %d more, want <= %d (--max-request-bytes), retry with backoff",
-			b.held.Load(), n, b.limit)
+	return b.holdWithin(context.Background(), n, 0)
+}
+
+// holdWithin takes n bytes of the budget, waiting up to wait (and until ctx
+// ends) for room, or refuses ResourceExhausted. A call waiting has read
+// nothing but what one flow control window let its client send.
+func (b *requestBytes) holdWithin(ctx context.Context, n int64, wait time.Duration) (*byteHold, error) {
+	var timeout <-chan time.Time
+	for {
+		b.mu.Lock()
+		freed := b.freed // taken before trying, so no giveBack in between is missed
+		b.mu.Unlock()
+		if tryAdd(&b.held, n, b.limit) {
+			return &byteHold{b: b, n: n}, nil
+		}
+		if wait <= 0 {
+			return nil, b.refuse(n)
+		}
+		if timeout == nil {
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return nil, status.FromContextError(ctx.Err()).Err()
+		case <-timeout:
+			return nil, b.refuse(n)
+		}
 	}
-	return &byteHold{b: b, n: n}, nil
+}
+
+// refuse counts a refusal for want of n bytes and returns its status.
+func (b *requestBytes) refuse(n int64) error {
+	b.rejected.Inc()
+	return status.Errorf(codes.ResourceExhausted,
+		"server overloaded: requests in flight hold %d bytes, a new one may take %d more, want <= %d (--max-request-bytes), retry with backoff",
+		b.held.Load(), n, b.limit)
+}
+
+// giveBack returns n bytes to the budget and wakes calls waiting for room.
+func (b *requestBytes) giveBack(n int64) {
+	b.held.Add(-n)
+	b.mu.Lock()
+	close(b.freed)
+	b.freed = make(chan struct{})
+	b.mu.Unlock()
 }
 
 // byteHold is what one call holds of the budget. A client's cancellation
@@ -219,7 +269,7 @@ func (h *byteHold) shrink(n int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.b != nil && n < h.n {
-		h.b.held.Add(n - h.n)
+		h.b.giveBack(h.n - n)
 		h.n = n
 	}
 }
@@ -232,7 +282,7 @@ func (h *byteHold) drop() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.b != nil {
-		h.b.held.Add(-h.n)
+		h.b.giveBack(h.n)
 		h.b = nil
 	}
 }

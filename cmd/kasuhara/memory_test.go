@@ -49,9 +49,10 @@ const maxServeRSS = 1 << 30
 
 // TestBinaryMemoryIsBoundedUnderLargeBatches: 48 full-size ClassifyBatch
 // calls at once, 16 MiB each, over one connection, against the real binary
-// at its defaults. The request byte budget lets some be read at a time and
-// refuses the rest RESOURCE_EXHAUSTED before reading them, and the server's
-// peak RSS stays under README's bound. (Every one used to be read and
+// at its defaults. The request byte budget lets some be read at a time; the
+// rest wait, unread, for room (and are refused RESOURCE_EXHAUSTED if none
+// comes within a second), and the server's peak RSS stays under README's
+// bound. (Every one used to be read and
 // decoded at once: 60 such calls took RSS to 2.7 GB.)
 func TestBinaryMemoryIsBoundedUnderLargeBatches(t *testing.T) {
 	const calls = 48
@@ -101,8 +102,8 @@ func TestBinaryMemoryIsBoundedUnderLargeBatches(t *testing.T) {
 	if len(other) > 0 {
 		t.Errorf("%d calls failed otherwise, e.g. %s", len(other), other[0])
 	}
-	if answers[codes.InvalidArgument] == 0 || answers[codes.ResourceExhausted] == 0 {
-		t.Errorf("answers %v, want some batches read and some refused", answers)
+	if answers[codes.InvalidArgument] == 0 {
+		t.Errorf("answers %v, want some batches read", answers)
 	}
 	peak := peakRSS(t, s.cmd.Process.Pid)
 	t.Logf("%d batches of %d MiB: %v; server peak RSS %d MiB", calls, proto.Size(batch)>>20, answers, peak>>20)

@@ -24,6 +24,7 @@
 #   LOAD_IDLE_STREAMS   idle streams in the hostile phase (130)
 #   LOAD_RATIO_ROUNDS   alternated floor/kasuhara runs in load/ratio.sh (2; 0 skips it)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 : "${KASUHARA:?path to the kasuhara binary}" "${GHZ:?path to the ghz binary}"
 DEV_CORPUS=${DEV_CORPUS:-../shared/eval/dev.jsonl}
@@ -55,14 +56,7 @@ started=$(date +%s%N)
 "$KASUHARA" serve --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --admin-addr '' ${SERVE_FLAGS:-} 2>"$OUT/serve.log" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
-addr=
-for _ in $(seq 200); do
-	addr=$(sed -n '1s/.*grpc_addr=\([^ ]*\).*/\1/p' "$OUT/serve.log")
-	[ -n "$addr" ] && break
-	kill -0 "$pid" 2>/dev/null || { cat "$OUT/serve.log"; exit 1; }
-	sleep 0.05
-done
-[ -n "$addr" ] || { echo "load: server did not log its address"; cat "$OUT/serve.log"; exit 1; }
+addr=$(wait_addr "$pid" "$OUT/serve.log")
 echo "load: serving on $addr, $(( ($(date +%s%N) - started) / 1000000 )) ms after start; pid $pid"
 
 # Resident memory, sampled every half second with the phase running; the

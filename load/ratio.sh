@@ -8,6 +8,7 @@
 # passes when every ratio is at least 0.9 and kasuhara's p99 at most 20 ms.
 # Called by load/load.sh, with its environment.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 : "${KASUHARA:?}" "${GHZ:?}" "${FLOOR:?path to load/floor}" "${OUT:?}"
 ROUNDS=${LOAD_RATIO_ROUNDS:-2}
@@ -27,14 +28,7 @@ serve() { # name: start that server on CPU 1, set spid and saddr
 	kasuhara) taskset -c 1 "$KASUHARA" serve --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --admin-addr '' 2>"$log" & ;;
 	esac
 	spid=$!
-	saddr=
-	for _ in $(seq 400); do
-		saddr=$(sed -n '1{s/.*grpc_addr=\([^ ]*\).*/\1/p;s/^floor: serving on //p}' "$log")
-		[ -n "$saddr" ] && return
-		kill -0 "$spid" 2>/dev/null || { cat "$log"; exit 1; }
-		sleep 0.05
-	done
-	echo "ratio: $1 did not log its address"; cat "$log"; exit 1
+	saddr=$(wait_addr "$spid" "$log")
 }
 
 for r in $(seq "$ROUNDS"); do

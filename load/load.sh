@@ -3,8 +3,12 @@
 # runs ghz against the health Check (the ceiling: what ghz itself manages on
 # this machine against a call that does nothing), then Classifier/Classify
 # with the dev corpus texts round-robin, then ClassifyBatch, then
-# ClassifyStream; samples the server's resident memory throughout, and stops
-# the server with SIGTERM. Knobs (environment):
+# ClassifyStream; then the hostile phase (Classify again while 130 idle
+# streams are held open, whose p99 must stay within 2x of the first run's,
+# with no error); samples the server's resident memory throughout, and stops
+# the server with SIGTERM. Last, load/ratio.sh sets kasuhara's unary calls/s
+# against a floor server's (kagome tokenising only), each pinned to its own
+# core. Knobs (environment):
 #
 #   KASUHARA, GHZ       the binaries (make load builds and installs them into bin/)
 #   DEV_CORPUS          JSON Lines with "id" and "text" (../shared/eval/dev.jsonl)
@@ -16,7 +20,11 @@
 #   LOAD_STREAMS        ClassifyStream calls, each sending the whole corpus (200)
 #   LOAD_DURATION       if set (e.g. 2m), run each phase this long instead of by count
 #   SERVE_FLAGS         extra flags for kasuhara serve
+#   IDLESTREAMS, FLOOR  the hostile client and the floor server (make load builds them)
+#   LOAD_IDLE_STREAMS   idle streams in the hostile phase (130)
+#   LOAD_RATIO_ROUNDS   alternated floor/kasuhara runs in load/ratio.sh (2; 0 skips it)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 : "${KASUHARA:?path to the kasuhara binary}" "${GHZ:?path to the ghz binary}"
 DEV_CORPUS=${DEV_CORPUS:-../shared/eval/dev.jsonl}
@@ -48,14 +56,7 @@ started=$(date +%s%N)
 "$KASUHARA" serve --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --admin-addr '' ${SERVE_FLAGS:-} 2>"$OUT/serve.log" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
-addr=
-for _ in $(seq 200); do
-	addr=$(sed -n '1s/.*grpc_addr=\([^ ]*\).*/\1/p' "$OUT/serve.log")
-	[ -n "$addr" ] && break
-	kill -0 "$pid" 2>/dev/null || { cat "$OUT/serve.log"; exit 1; }
-	sleep 0.05
-done
-[ -n "$addr" ] || { echo "load: server did not log its address"; cat "$OUT/serve.log"; exit 1; }
+addr=$(wait_addr "$pid" "$OUT/serve.log")
 echo "load: serving on $addr, $(( ($(date +%s%N) - started) / 1000000 )) ms after start; pid $pid"
 
 # Resident memory, sampled every half second with the phase running; the
@@ -71,7 +72,7 @@ run() { # name full-method data-file count messages-per-call
 	echo "$1" >"$OUT/phase"
 	local amount=(-n "$4")
 	[ -n "$LOAD_DURATION" ] && amount=(-z "$LOAD_DURATION")
-	"$GHZ" --insecure --call "$2" --data-file "$3" \
+	${GHZ_PREFIX:-} "$GHZ" --insecure --call "$2" --data-file "$3" \
 		-c "$LOAD_CONCURRENCY" "${amount[@]}" -O json -o "$OUT/$1.result.json" "$addr"
 	python3 - "$OUT/$1.result.json" "$1" "$5" "$LOAD_DURATION" <<'PY'
 import json, sys
@@ -99,12 +100,34 @@ run batch kasuhara.v1.Classifier/ClassifyBatch "$OUT/batch.json" "$LOAD_BATCH_CA
 # A stream sends every corpus message, one after another, and reads the answers.
 run stream kasuhara.v1.Classifier/ClassifyStream "$OUT/unary.json" "$LOAD_STREAMS" "$nmsgs"
 
+# The hostile phase: 130 ClassifyStream calls held open and idle over two
+# connections (the attack of issue 14), and the unary phase again beside them.
+"${IDLESTREAMS:?path to load/idlestreams}" -addr "$addr" -streams "${LOAD_IDLE_STREAMS:-130}" -conns 2 >"$OUT/idle.log" 2>&1 &
+idle=$!
+for _ in $(seq 200); do grep -q open "$OUT/idle.log" && break; sleep 0.05; done
+cat "$OUT/idle.log"
+run hostile kasuhara.v1.Classifier/Classify "$OUT/unary.json" "$LOAD_REQUESTS" 1
+kill -TERM "$idle"; wait "$idle" || true
+tail -n 1 "$OUT/idle.log"
+if python3 - "$OUT/unary.result.json" "$OUT/hostile.result.json" <<'PY'
+import json, sys
+def p99(r): return {int(p["percentage"]): p["latency"] / 1e6 for p in r.get("latencyDistribution") or []}.get(99, 0)
+base, hostile = (json.load(open(f)) for f in sys.argv[1:3])
+errors = sum(n for c, n in (hostile.get("statusCodeDistribution") or {}).items() if c != "OK")
+ratio = p99(hostile) / p99(base) if p99(base) else float("inf")
+ok = errors == 0 and ratio <= 2
+print(f"hostile: p99 {p99(hostile):.2f} ms with the idle streams against {p99(base):.2f} ms without: {ratio:.2f}x "
+      f"(want <= 2x), errors {errors} (want 0): {'PASS' if ok else 'FAIL'}")
+sys.exit(0 if ok else 1)
+PY
+then hostile=PASS; else hostile=FAIL; fi
+
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
 http=$(sed -n '1s/.*http_addr=\([^ ]*\).*/\1/p' "$OUT/serve.log")
 python3 - "http://$http/metrics" <<'PY'
 import sys, urllib.request
 for line in urllib.request.urlopen(sys.argv[1]).read().decode().splitlines():
-    if line.startswith(("kasuhara_grpc_overload_rejected_total", "kasuhara_grpc_panics_recovered_total")):
+    if line.startswith(("kasuhara_grpc_overload_rejected_total", "kasuhara_grpc_panics_recovered_total", "kasuhara_request_bytes_rejected_total")):
         print("server:", line)
 PY
 kill -TERM "$pid"
@@ -134,3 +157,6 @@ awk -v hwm="$hwm" '$2 > 0 {
 	}' "$OUT/rss.kb"
 [ "$status" -eq 0 ] || { echo "load: server exited $status after SIGTERM"; exit 1; }
 echo "load: server stopped cleanly; results in $OUT"
+ratio=PASS
+if [ "${LOAD_RATIO_ROUNDS:-2}" -gt 0 ]; then "$(dirname "$0")/ratio.sh" || ratio=FAIL; fi
+[ "$hostile" = PASS ] && [ "$ratio" = PASS ] || { echo "load: hostile phase $hostile, ratio $ratio"; exit 1; }

@@ -6,18 +6,28 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/kasuhara/kasuhara/classifier"
 	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
 )
 
-// DefaultMaxBatch is the most messages one ClassifyBatch call may carry.
-const DefaultMaxBatch = 256
+// DefaultMaxBatch is the most messages one ClassifyBatch call may carry;
+// DefaultMaxBatchTextBytes the most text they may carry together, once
+// normalised: about 4 s of one CPU at the slowest text there is, 1.6 s of
+// ordinary text.
+const (
+	DefaultMaxBatch          = 256
+	DefaultMaxBatchTextBytes = 4 << 20
+)
 
 // classifierServer adapts a classifier.Classifier to the gRPC API: it
 // validates requests, maps errors to status codes and counts results. It is
@@ -28,6 +38,120 @@ type classifierServer struct {
 	metrics  *metrics
 	maxBatch int
 	log      *slog.Logger
+	// adm is the in-flight limit; a stream takes a slot for each message
+	// while it is classified, never while it waits for the next one.
+	adm *admission
+	// streamIdle ends a stream that sends no message for this long (0: never).
+	streamIdle time.Duration
+	// workers bounds the messages classified at once; nil: no bound.
+	workers *workers
+	// bytes is the request byte budget; a Classify or ClassifyBatch holds
+	// readBytes of it while its request is read. nil: no budget.
+	bytes     *requestBytes
+	readBytes readBytes
+	// maxBatchText bounds a batch's texts together, normalised; 0: none.
+	maxBatchText int
+	// unary is the interceptor chain Classify and ClassifyBatch run once
+	// their request is read, as grpc-go runs it for unary calls; nil: none.
+	unary grpc.UnaryServerInterceptor
+}
+
+// readBytes is what a call holds of the byte budget while its request is
+// read: the most a request of its kind may usefully be.
+type readBytes struct {
+	one   int64 // Classify: a text of --max-text-bytes and its id
+	batch int64 // ClassifyBatch: --max-recv-bytes
+}
+
+// classifierServiceDesc is the generated Classifier service with Classify
+// and ClassifyBatch served as streams, which is the same on the wire: grpc-go
+// reads a unary call's request before any handler runs, a stream's only
+// when the handler asks, after the byte budget has made room for it.
+func classifierServiceDesc() grpc.ServiceDesc {
+	d := kasuharav1.Classifier_ServiceDesc
+	d.Methods = nil
+	d.Streams = append([]grpc.StreamDesc{
+		unaryAsStream("Classify", (*classifierServer).Classify, func(s *classifierServer) int64 { return s.readBytes.one }),
+		unaryAsStream("ClassifyBatch", (*classifierServer).ClassifyBatch, func(s *classifierServer) int64 { return s.readBytes.batch }),
+	}, d.Streams...)
+	return d
+}
+
+// unaryAsStream serves the unary method name as a stream handler that reads
+// its one request within the byte budget, then calls handle.
+func unaryAsStream[Req any, PReq interface {
+	*Req
+	proto.Message
+}, Resp proto.Message](name string, handle func(*classifierServer, context.Context, PReq) (Resp, error), readBytes func(*classifierServer) int64) grpc.StreamDesc {
+	return grpc.StreamDesc{StreamName: name, Handler: func(srv any, ss grpc.ServerStream) error {
+		s := srv.(*classifierServer)
+		req := PReq(new(Req))
+		hold, err := s.recvRequest(ss, req, readBytes(s))
+		defer hold.drop()
+		if err != nil {
+			return err
+		}
+		call := func(ctx context.Context, req any) (any, error) { return handle(s, ctx, req.(PReq)) }
+		var resp any
+		if s.unary != nil {
+			resp, err = s.unary(ss.Context(), req, &grpc.UnaryServerInfo{Server: s, FullMethod: classifierMethodPrefix + name}, call)
+		} else {
+			resp, err = call(ss.Context(), req)
+		}
+		if err != nil {
+			return err
+		}
+		return ss.SendMsg(resp)
+	}}
+}
+
+// lazyUnary reports whether method is one classifierServiceDesc serves as a
+// stream although it is unary.
+func lazyUnary(method string) bool {
+	return method == kasuharav1.Classifier_Classify_FullMethodName || method == kasuharav1.Classifier_ClassifyBatch_FullMethodName
+}
+
+// exceptLazyUnary is si for every stream but the unary methods served as
+// streams, which run the unary interceptors instead.
+func exceptLazyUnary(si grpc.StreamServerInterceptor) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if lazyUnary(info.FullMethod) {
+			return handler(srv, ss)
+		}
+		return si(srv, ss, info, handler)
+	}
+}
+
+// chainUnary runs interceptors outermost first, then the handler.
+func chainUnary(interceptors ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		h := handler
+		for i := len(interceptors) - 1; i >= 0; i-- {
+			next, ic := h, interceptors[i]
+			h = func(ctx context.Context, req any) (any, error) { return ic(ctx, req, info, next) }
+		}
+		return h(ctx, req)
+	}
+}
+
+// recvRequest reads a unary call's request into req, holding readBytes of
+// the budget while it is read and its size once decoded.
+func (s *classifierServer) recvRequest(ss grpc.ServerStream, req proto.Message, readBytes int64) (*byteHold, error) {
+	var hold *byteHold
+	if s.bytes != nil {
+		var err error
+		if hold, err = s.bytes.holdWithin(ss.Context(), readBytes, requestBytesWait); err != nil {
+			return nil, err
+		}
+	}
+	if err := ss.RecvMsg(req); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = status.Error(codes.InvalidArgument, "request: none sent, want one")
+		}
+		return hold, s.recvError(err)
+	}
+	hold.shrink(int64(proto.Size(req)))
+	return hold, nil
 }
 
 func (s *classifierServer) Classify(ctx context.Context, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
@@ -38,7 +162,7 @@ func (s *classifierServer) Classify(ctx context.Context, req *kasuharav1.Classif
 	if err := ctx.Err(); err != nil { // expired or cancelled while it waited
 		return nil, status.FromContextError(err).Err()
 	}
-	return s.classify(c, req)
+	return s.classify(ctx, c, req)
 }
 
 func (s *classifierServer) ClassifyBatch(ctx context.Context, req *kasuharav1.ClassifyBatchRequest) (*kasuharav1.ClassifyBatchResponse, error) {
@@ -50,10 +174,10 @@ func (s *classifierServer) ClassifyBatch(ctx context.Context, req *kasuharav1.Cl
 		return nil, status.Errorf(codes.InvalidArgument, "requests: %d items, want <= %d", len(reqs), s.maxBatch)
 	}
 	c := s.current.Load() // one lexicon answers the whole batch
-	for i, r := range reqs {
-		if err := s.validate(c, fmt.Sprintf("requests[%d].text", i), r.GetText()); err != nil {
-			return nil, err
-		}
+	if err := s.validateBatch(c, "requests", len(reqs), func(i int) (string, string) {
+		return fmt.Sprintf("requests[%d].text", i), reqs[i].GetText()
+	}); err != nil {
+		return nil, err
 	}
 	var err error
 	resp := &kasuharav1.ClassifyBatchResponse{Responses: make([]*kasuharav1.ClassifyResponse, len(reqs))}
@@ -61,46 +185,130 @@ func (s *classifierServer) ClassifyBatch(ctx context.Context, req *kasuharav1.Cl
 		if err := ctx.Err(); err != nil {
 			return nil, status.FromContextError(err).Err()
 		}
-		if resp.Responses[i], err = s.classify(c, r); err != nil {
+		if resp.Responses[i], err = s.classify(ctx, c, r); err != nil {
 			return nil, err
 		}
 	}
 	return resp, nil
 }
 
+// ClassifyStream answers each message in order. A stream holds an
+// in-flight slot only while one of its messages is classified, so open
+// streams that send nothing cannot lock other clients out; one that sends
+// nothing for streamIdle is ended DeadlineExceeded.
 func (s *classifierServer) ClassifyStream(stream kasuharav1.Classifier_ClassifyStreamServer) error {
+	ctx := stream.Context()
+	// Recv runs on its own goroutine so that the idle timer can end the
+	// stream while Recv waits; returning cancels ctx, which ends Recv.
+	type received struct {
+		req *kasuharav1.ClassifyRequest
+		err error
+	}
+	recv := make(chan received)
+	go func() {
+		for {
+			req, err := stream.Recv()
+			if err != nil {
+				err = s.recvError(err) // counted here: the stream may be over before the handler hears
+			}
+			select {
+			case recv <- received{req, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var idle <-chan time.Time
+	var timer *time.Timer
+	if s.streamIdle > 0 {
+		timer = time.NewTimer(s.streamIdle)
+		defer timer.Stop()
+		idle = timer.C
+	}
 	for {
-		req, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
+		var r received
+		select {
+		case r = <-recv:
+		case <-idle:
+			return status.Errorf(codes.DeadlineExceeded, "stream idle: no message for %v, want one within --stream-idle-timeout", s.streamIdle)
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		}
+		if errors.Is(r.err, io.EOF) {
 			return nil
 		}
-		if err != nil {
-			return err
+		if r.err != nil {
+			return r.err
 		}
 		// Messages already buffered are not worked through once the
 		// deadline has passed or the client has gone.
-		if err := stream.Context().Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			return status.FromContextError(err).Err()
 		}
 		c := s.current.Load()
-		if err := s.validate(c, fmt.Sprintf("request id %q: text", req.GetId()), req.GetText()); err != nil {
+		if err := s.validate(c, fmt.Sprintf("request id %q: text", r.req.GetId()), r.req.GetText()); err != nil {
 			return err
 		}
-		resp, err := s.classify(c, req)
+		resp, err := s.classifyAdmitted(ctx, c, r.req)
 		if err != nil {
 			return err
 		}
 		if err := stream.Send(resp); err != nil {
 			return err
 		}
+		if timer != nil {
+			timer.Reset(s.streamIdle)
+		}
 	}
 }
 
-// validate returns an InvalidArgument status naming field, or nil.
+// recvError is err from reading a request, counting a request grpc-go
+// could not decode because a string in it is not UTF-8 (proto3 strings must
+// be; only non-Go clients can send one) as invalid_utf8, as the HTTP routes
+// count theirs. grpc-go has already answered it Internal (its RecvMsg writes
+// the status of a decoding error itself), and names it only in its message.
+func (s *classifierServer) recvError(err error) error {
+	if st := status.Convert(err); st.Code() == codes.Internal && strings.Contains(st.Message(), "invalid UTF-8") {
+		s.metrics.rejected.WithLabelValues("invalid_utf8").Inc()
+	}
+	return err
+}
+
+// classifyAdmitted classifies one stream message in an in-flight slot of
+// its own, refusing it ResourceExhausted when none is free.
+func (s *classifierServer) classifyAdmitted(ctx context.Context, c *classifier.Classifier, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
+	if s.adm != nil {
+		if !s.adm.acquire() {
+			return nil, s.adm.refuse()
+		}
+		defer s.adm.release()
+	}
+	return s.classify(ctx, c, req)
+}
+
+// validate returns an InvalidArgument status naming field, or nil: text
+// must be what the classifier accepts, and no longer than --max-text-bytes
+// once normalised (NFKC), since normalising is where text grows (㌗ is six
+// times its size) and classifying costs by the normalised size.
 func (s *classifierServer) validate(c *classifier.Classifier, field, text string) error {
+	_, err := s.validateText(c, field, text)
+	return err
+}
+
+// validateText is validate, returning also the text's normalised size.
+func (s *classifierServer) validateText(c *classifier.Classifier, field, text string) (int, error) {
 	err := c.Validate(text)
 	if err == nil {
-		return nil
+		limit := c.Options().MaxTextBytes
+		n := normalisedBytes(text, limit)
+		if n <= limit {
+			return n, nil
+		}
+		s.metrics.rejected.WithLabelValues("too_long").Inc()
+		return 0, status.Errorf(codes.InvalidArgument, "%s: over %d bytes once normalised (NFKC), want <= %d (--max-text-bytes)", field, limit, limit)
 	}
 	var (
 		tooLong *classifier.TooLongError
@@ -114,13 +322,56 @@ func (s *classifierServer) validate(c *classifier.Classifier, field, text string
 	default:
 		s.metrics.rejected.WithLabelValues("empty").Inc()
 	}
-	return status.Errorf(codes.InvalidArgument, "%s: %v", field, err)
+	return 0, status.Errorf(codes.InvalidArgument, "%s: %v", field, err)
 }
 
-// classify labels a request that validate accepted. Classify fails only on
-// what Validate rejects, so an error here is a bug: Internal, details logged
+// validateBatch validates the n texts of a batch, item(i) giving each one's
+// field name and text, and their normalised sizes together against
+// --max-batch-text-bytes, which bounds the work one call may ask for.
+// list names the batch's field in errors.
+func (s *classifierServer) validateBatch(c *classifier.Classifier, list string, n int, item func(int) (field, text string)) error {
+	total := 0
+	for i := range n {
+		field, text := item(i)
+		size, err := s.validateText(c, field, text)
+		if err != nil {
+			return err
+		}
+		if total += size; s.maxBatchText > 0 && total > s.maxBatchText {
+			return status.Errorf(codes.InvalidArgument, "%s: over %d text bytes once normalised by item %d, want <= %d (--max-batch-text-bytes)",
+				list, s.maxBatchText, i, s.maxBatchText)
+		}
+	}
+	return nil
+}
+
+// normalisedBytes is the size of text in NFKC, counted without building
+// it, and only up to a little past limit: text already in NFKC (most is)
+// costs one quick scan.
+func normalisedBytes(text string, limit int) int {
+	q := norm.NFKC.QuickSpanString(text)
+	if q == len(text) {
+		return q
+	}
+	n := q
+	var it norm.Iter
+	for it.InitString(norm.NFKC, text[q:]); !it.Done() && n <= limit; {
+		n += len(it.Next())
+	}
+	return n
+}
+
+// classify labels a request that validate accepted, on one of the workers
+// (waiting for one at most until ctx ends). Classify fails only on what
+// Validate rejects, so an error from it is a bug: Internal, details logged
 // (never the text).
-func (s *classifierServer) classify(c *classifier.Classifier, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
+func (s *classifierServer) classify(ctx context.Context, c *classifier.Classifier, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
+	if s.workers != nil {
+		if err := s.workers.acquire(ctx); err != nil {
+			return nil, err
+		}
+		defer s.workers.release()
+	}
 	start := time.Now()
 	r, err := c.Classify(req.GetText())
 	s.metrics.duration.Observe(time.Since(start).Seconds())

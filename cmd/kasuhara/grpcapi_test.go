@@ -114,16 +114,31 @@ func TestGRPCInvalidArgument(t *testing.T) {
 	}
 }
 
+// TestGRPCInvalidUTF8IsRejected: a request whose text is not UTF-8 (the Go
+// client refuses to send one; raw bytes go through a message whose text
+// field is declared bytes) is refused with README's code and message, by
+// grpc-go while decoding it, and counted as invalid_utf8. (It used to be
+// refused before any kasuhara code ran, and not counted.)
 func TestGRPCInvalidUTF8IsRejected(t *testing.T) {
-	// The Go client refuses to marshal invalid UTF-8 in a proto3 string, so
-	// send raw bytes through a message whose text field is declared bytes.
 	ts := startBufconn(t, 1024, 2)
+	const want = "grpc: failed to unmarshal the received message: string field contains invalid UTF-8"
 	var out kasuharav1.ClassifyResponse
 	err := ts.conn.Invoke(context.Background(), "/kasuhara.v1.Classifier/Classify", rawRequest{text: []byte("ok\xff")}, &out, grpc.ForceCodecV2(rawCodec{}))
-	// grpc-go refuses such a request while decoding it, before any handler
-	// runs, and always answers Internal; the message says why.
-	if status.Code(err) != codes.Internal || !strings.Contains(err.Error(), "invalid UTF-8") {
-		t.Fatalf("err = %v, want Internal naming invalid UTF-8", err)
+	if status.Code(err) != codes.Internal || status.Convert(err).Message() != want {
+		t.Errorf("Classify: %v, want Internal %q", err, want)
+	}
+	s, err := ts.conn.NewStream(context.Background(), &kasuharav1.Classifier_ServiceDesc.Streams[0], "/kasuhara.v1.Classifier/ClassifyStream", grpc.ForceCodecV2(rawCodec{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SendMsg(rawRequest{text: []byte("ok\xff")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecvMsg(&out); status.Code(err) != codes.Internal || status.Convert(err).Message() != want {
+		t.Errorf("ClassifyStream: %v, want Internal %q", err, want)
+	}
+	if v, _ := metricValue(t, ts.reg, "kasuhara_classify_rejected_total", map[string]string{"reason": "invalid_utf8"}); v != 2 {
+		t.Errorf("kasuhara_classify_rejected_total{reason=invalid_utf8} = %v, want 2", v)
 	}
 }
 

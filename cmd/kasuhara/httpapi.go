@@ -69,16 +69,24 @@ type httpDeps struct {
 	keys *apiKeys          // nil: any key, or none, is accepted
 	reg  prometheus.Registerer
 	adm  *admission // the in-flight limit gRPC calls share; nil: none
+	// bytes is the request byte budget gRPC calls share; nil: none.
+	bytes *requestBytes
+	// writeTimeout bounds writing one response, from its first byte.
+	writeTimeout time.Duration
 }
 
 // httpAPI serves the JSON routes.
 type httpAPI struct {
-	cs       *classifierServer
-	keys     *apiKeys
-	adm      *admission
-	log      *slog.Logger
-	requests *prometheus.CounterVec   // by route, code
-	duration *prometheus.HistogramVec // by route, code
+	cs    *classifierServer
+	keys  *apiKeys
+	adm   *admission
+	bytes *requestBytes // nil: no budget
+	log   *slog.Logger
+	// writeTimeout bounds writing one response: a client that does not
+	// read its answer loses the connection, and the server the answer.
+	writeTimeout time.Duration
+	requests     *prometheus.CounterVec   // by route, code
+	duration     *prometheus.HistogramVec // by route, code
 }
 
 // registerHTTPAPI adds the JSON routes to mux and their metrics to d.reg.
@@ -89,7 +97,7 @@ func registerHTTPAPI(mux *http.ServeMux, d httpDeps) {
 // newHTTPAPI builds the API and registers its metrics on d.reg.
 func newHTTPAPI(d httpDeps) *httpAPI {
 	a := &httpAPI{
-		cs: d.cs, keys: d.keys, adm: d.adm, log: d.cs.log,
+		cs: d.cs, keys: d.keys, adm: d.adm, bytes: d.bytes, log: d.cs.log, writeTimeout: d.writeTimeout,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "kasuhara", Subsystem: "http", Name: "requests_total",
 			Help: "HTTP API requests answered, by route and HTTP status code.",
@@ -154,10 +162,10 @@ var kasuharaStyle = apiStyle{
 }
 
 // bearerKey reads the key from "Authorization: Bearer KEY", as OpenAI's
-// clients send it.
+// clients send it (the scheme in any case).
 func bearerKey(r *http.Request, keys *apiKeys) error {
-	key, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if keys.accepts(strings.TrimSpace(key)) {
+	key, _ := bearerToken(r.Header.Get("Authorization"))
+	if keys.accepts(key) {
 		return nil
 	}
 	return status.Error(codes.Unauthenticated, "missing or unknown API key; send Authorization: Bearer KEY")
@@ -223,21 +231,12 @@ func httpAnswer(err error) (int, *status.Status) {
 // route serves one JSON route: admit the request, run h, write its answer.
 func (a *httpAPI) route(name string, style *apiStyle, h routeHandler) http.Handler {
 	return a.instrument(name, style, func(w http.ResponseWriter, r *http.Request) error {
-		body, c, err := a.admit(w, r, style)
+		body, c, hold, err := a.admit(w, r, style)
 		if err != nil {
 			return err
 		}
-		// The slot is taken once the body is in: a client that stalls its
-		// body holds a connection (the server's ReadTimeout ends it), never
-		// a slot gRPC calls need.
-		if a.adm != nil {
-			if !a.adm.acquire() {
-				w.Header().Set("Retry-After", "1")
-				return a.adm.overloaded()
-			}
-			defer a.adm.release()
-		}
-		out, err := h(r.Context(), c, body)
+		defer hold.drop() // once the answer is written, or its write times out
+		out, err := a.classifyIn(w, r.Context(), func(ctx context.Context) ([]byte, error) { return h(ctx, c, body) })
 		if err != nil {
 			return err
 		}
@@ -246,13 +245,30 @@ func (a *httpAPI) route(name string, style *apiStyle, h routeHandler) http.Handl
 	})
 }
 
+// classifyIn runs classify in an in-flight slot, answering 429 when none
+// is free. The slot is taken once the body is in, so a client that stalls
+// its body holds a connection (the server's ReadTimeout ends it), never a
+// slot; and it is given back before the answer is written, so a client
+// that does not read its answer holds no slot either.
+func (a *httpAPI) classifyIn(w http.ResponseWriter, ctx context.Context, classify func(context.Context) ([]byte, error)) ([]byte, error) {
+	if a.adm == nil {
+		return classify(ctx)
+	}
+	if !a.adm.acquire() {
+		w.Header().Set("Retry-After", "1")
+		return nil, a.adm.overloaded()
+	}
+	defer a.adm.release()
+	return classify(ctx)
+}
+
 // instrument runs serve, answers the error it returns in style, recovers
 // panics as Internal, and counts the request by route and status code.
 // Nothing about the request but its route and status is logged.
 func (a *httpAPI) instrument(name string, style *apiStyle, serve func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &statusRecorder{ResponseWriter: w, writeTimeout: a.writeTimeout}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -295,42 +311,63 @@ func panicSummary(p any) string {
 }
 
 // admit checks what every route requires and reads the body: POST, an
-// accepted API key, JSON, a body within the limit, valid UTF-8. It returns
-// the body and the classifier that will answer.
-func (a *httpAPI) admit(w http.ResponseWriter, r *http.Request, style *apiStyle) ([]byte, *classifier.Classifier, error) {
+// accepted API key, JSON, room in the request byte budget, a body within
+// the limit, valid UTF-8. It returns the body, the classifier that will
+// answer, and the budget the body holds, for the caller to drop once the
+// answer is written.
+func (a *httpAPI) admit(w http.ResponseWriter, r *http.Request, style *apiStyle) ([]byte, *classifier.Classifier, *byteHold, error) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		return nil, nil, &httpError{http.StatusMethodNotAllowed, codes.Unimplemented,
+		return nil, nil, nil, &httpError{http.StatusMethodNotAllowed, codes.Unimplemented,
 			fmt.Sprintf("method %s: not allowed, want POST", r.Method)}
 	}
 	if err := style.authenticate(r, a.keys); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	c := a.cs.current.Load()
 	limit := bodyLimit(c)
+	var hold *byteHold
+	if a.bytes != nil {
+		n := limit // a body of unknown length may be as long as the limit allows
+		if r.ContentLength >= 0 {
+			n = min(r.ContentLength, limit)
+		}
+		var err error
+		if hold, err = a.bytes.hold(n); err != nil {
+			w.Header().Set("Retry-After", "1")
+			return nil, nil, nil, err
+		}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return nil, nil, &httpError{http.StatusRequestEntityTooLarge, codes.ResourceExhausted,
+		err = &httpError{http.StatusRequestEntityTooLarge, codes.ResourceExhausted,
 			fmt.Sprintf("request body: over the limit of %d bytes", limit)}
 	case err != nil:
-		return nil, nil, status.Errorf(codes.InvalidArgument, "read request body: %v", err)
+		err = status.Errorf(codes.InvalidArgument, "read request body: %v", err)
 	case !utf8.Valid(body):
 		a.cs.metrics.rejected.WithLabelValues("invalid_utf8").Inc()
-		return nil, nil, status.Error(codes.InvalidArgument, "request body: invalid UTF-8")
+		err = status.Error(codes.InvalidArgument, "request body: invalid UTF-8")
 	}
-	return body, c, nil
+	if err != nil {
+		hold.drop()
+		return nil, nil, nil, err
+	}
+	return body, c, hold, nil
 }
 
 // bodyLimit is the largest request body accepted: room for the largest
 // text c accepts even with every byte JSON-escaped (\u0001 is 6 bytes), and
 // never less than a gRPC request may carry.
-func bodyLimit(c *classifier.Classifier) int64 {
-	return max(grpcMaxRecvBytes, 6*int64(c.Options().MaxTextBytes)+64<<10)
+func bodyLimit(c *classifier.Classifier) int64 { return bodyLimitFor(c.Options().MaxTextBytes) }
+
+// bodyLimitFor is bodyLimit for texts of at most maxTextBytes.
+func bodyLimitFor(maxTextBytes int) int64 {
+	return max(grpcMaxRecvBytes, 6*int64(maxTextBytes)+64<<10)
 }
 
 // checkContentType accepts JSON in UTF-8, or no content type at all.
@@ -413,22 +450,28 @@ func writeBody(w http.ResponseWriter, code int, b []byte) {
 	w.Write([]byte("\n"))
 }
 
-// statusRecorder remembers the status code written through it.
+// statusRecorder remembers the status code written through it, and gives
+// the response writeTimeout from its first byte.
 type statusRecorder struct {
 	http.ResponseWriter
-	code int
+	code         int
+	writeTimeout time.Duration // 0: none
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
 	if s.code == 0 {
 		s.code = code
+		if s.writeTimeout > 0 {
+			// Not every ResponseWriter supports deadlines; the server's does.
+			_ = http.NewResponseController(s.ResponseWriter).SetWriteDeadline(time.Now().Add(s.writeTimeout))
+		}
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *statusRecorder) Write(b []byte) (int, error) {
 	if s.code == 0 {
-		s.code = http.StatusOK
+		s.WriteHeader(http.StatusOK)
 	}
 	return s.ResponseWriter.Write(b)
 }

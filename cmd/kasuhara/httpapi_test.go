@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -17,11 +18,13 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -40,6 +43,8 @@ type httpTest struct {
 	reg  *prometheus.Registry
 	grpc kasuharav1.ClassifierClient // the same server over bufconn
 	logs *syncBuffer                 // everything logged, at debug level
+	adm  *admission                  // the in-flight limit HTTP and gRPC share
+	conn *grpc.ClientConn            // the bufconn connection grpc uses
 }
 
 type httpTestOptions struct {
@@ -50,6 +55,8 @@ type httpTestOptions struct {
 	// maxInFlight is the in-flight limit gRPC calls and HTTP requests
 	// share; 0: none.
 	maxInFlight int
+	// maxRequestBytes is the request byte budget they share; 0: none.
+	maxRequestBytes int64
 }
 
 // startHTTP serves a whole server (newServer) over httptest, and its gRPC
@@ -80,12 +87,12 @@ func startHTTP(t *testing.T, o httpTestOptions) *httpTest {
 	}
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: cur, maxBatch: o.maxBatch, apiKeys: keys, limits: grpcLimits{maxInFlight: o.maxInFlight},
+	srv := newServer(reg, serverDeps{current: cur, maxBatch: o.maxBatch, apiKeys: keys, limits: grpcLimits{maxInFlight: o.maxInFlight, maxRequestBytes: o.maxRequestBytes},
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	hs := httptest.NewServer(srv.http.Handler)
 	t.Cleanup(hs.Close)
 	conn := serveBufconn(t, srv)
-	return &httpTest{url: hs.URL, reg: reg, grpc: kasuharav1.NewClassifierClient(conn), logs: logs}
+	return &httpTest{url: hs.URL, reg: reg, grpc: kasuharav1.NewClassifierClient(conn), logs: logs, adm: srv.adm, conn: conn}
 }
 
 // syncBuffer is a bytes.Buffer that handlers may log to concurrently.
@@ -392,6 +399,9 @@ func TestHTTPAPIKeys(t *testing.T) {
 		{"classify with an unknown key is 401", request{path: "/v1/classify", body: classify, header: map[string]string{"Authorization": "Bearer nope"}}, 401},
 		{"classify with a listed key", request{path: "/v1/classify", body: classify, header: map[string]string{"Authorization": "Bearer k-ops"}}, 200},
 		{"batch with another listed key", request{path: "/v1/classify:batch", body: `{"requests": [` + classify + `]}`, header: map[string]string{"Authorization": "Bearer k-web"}}, 200},
+		{"the Bearer scheme in lower case", request{path: "/v1/classify", body: classify, header: map[string]string{"Authorization": "bearer k-ops"}}, 200},
+		{"the Bearer scheme in upper case", request{path: "/v1/moderations", body: moderate, header: map[string]string{"Authorization": "BEARER k-web"}}, 200},
+		{"a key without a scheme is no key", request{path: "/v1/classify", body: classify, header: map[string]string{"Authorization": "k-ops"}}, 401},
 		{"a comment line is no key", request{path: "/v1/classify", body: classify, header: map[string]string{"Authorization": "Bearer # ops"}}, 401},
 		{"Perspective without ?key is 400, as Google answers", request{path: "/v1alpha1/comments:analyze", body: analyze}, 400},
 		{"Perspective with a wrong ?key", request{path: "/v1alpha1/comments:analyze?key=nope", body: analyze}, 400},
@@ -610,14 +620,12 @@ func runGolden(t *testing.T, ht *httpTest, cases []goldenCase, normalise func(t 
 }
 
 // TestHTTPOverloadIsRefusedAtOnce: HTTP API requests share --max-in-flight
-// with gRPC calls. With the only slot held by an open gRPC stream, every
-// route answers 429 at once, with Retry-After and in its own API's error
-// shape; once the stream ends, HTTP requests are served again.
+// with gRPC calls. With the only slot held by a call being classified,
+// every route answers 429 at once, with Retry-After and in its own API's
+// error shape; once the call ends, HTTP requests are served again.
 func TestHTTPOverloadIsRefusedAtOnce(t *testing.T) {
 	ht := startHTTP(t, httpTestOptions{maxInFlight: 1})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stream := holdSlot(t, ctx, ht.grpc)
+	release := holdSlots(t, ht.adm, 1)
 	for _, rq := range []request{
 		{path: routeClassify, body: `{"text":"こんにちは"}`},
 		{path: routeClassifyBatch, body: `{"requests":[{"text":"こんにちは"}]}`},
@@ -637,14 +645,9 @@ func TestHTTPOverloadIsRefusedAtOnce(t *testing.T) {
 	if e.Code == nil || codes.Code(*e.Code) != codes.ResourceExhausted {
 		t.Errorf("/v1/classify error code %v, want RESOURCE_EXHAUSTED", e.Code)
 	}
-	if err := stream.CloseSend(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stream.Recv(); err != io.EOF {
-		t.Fatalf("stream end: %v, want EOF", err)
-	}
+	release()
 	if r := ht.do(t, request{path: routeClassify, body: `{"text":"こんにちは"}`}); r.status != http.StatusOK {
-		t.Errorf("after the stream ended: status %d %s, want 200", r.status, r.body)
+		t.Errorf("after the call ended: status %d %s, want 200", r.status, r.body)
 	}
 	if v, _ := metricValue(t, ht.reg, "kasuhara_grpc_calls_in_flight", nil); v != 0 {
 		t.Errorf("calls in flight %v after every request ended, want 0", v)
@@ -670,5 +673,126 @@ func TestHTTPStalledBodyHoldsNoSlot(t *testing.T) {
 	defer cancel()
 	if _, err := ht.grpc.Classify(ctx, &kasuharav1.ClassifyRequest{Text: "こんにちは"}); err != nil {
 		t.Errorf("gRPC call while two HTTP clients stall their bodies: %v", err)
+	}
+}
+
+// smallBufferListener gives every accepted connection a small send buffer,
+// so that a response larger than a few KB blocks until its client reads.
+type smallBufferListener struct{ net.Listener }
+
+func (l smallBufferListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(4 << 10)
+	}
+	return c, err
+}
+
+// TestHTTPClientThatDoesNotReadLosesItsSlotAndAnswer: clients that send a
+// request and never read the answer hold no --max-in-flight slot once their
+// message is classified, and after the write timeout the server drops the
+// connection and the answer it was holding. (The server used to hold the
+// slot while writing, with no write timeout: ten such clients held ten
+// slots, and their answers, for as long as they stayed connected.)
+func TestHTTPClientThatDoesNotReadLosesItsSlotAndAnswer(t *testing.T) {
+	const limit, clients = 2, 4
+	cur := loadCurrent(t, "testdata/lexicon", 8192)
+	reg := prometheus.NewRegistry()
+	srv := newServer(reg, serverDeps{current: cur, maxBatch: 8, limits: grpcLimits{maxInFlight: limit},
+		httpWriteTimeout: 500 * time.Millisecond, log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.http.Serve(smallBufferListener{lis})
+	t.Cleanup(func() { srv.http.Close() })
+	grpcClient := kasuharav1.NewClassifierClient(serveBufconn(t, srv))
+
+	// Each answer lists 680 matches: over 80 KB, far more than the
+	// two sockets' buffers hold.
+	body, err := json.Marshal(map[string]string{"text": strings.Repeat("殺すぞ。", 8192/len("殺すぞ。"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialer := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10) })
+	}}
+	classified := func() float64 {
+		v, _ := metricValue(t, reg, "kasuhara_classify_messages_total", nil)
+		return v
+	}
+	for i := range clients {
+		c, err := dialer.Dial("tcp", lis.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		if !waitFor(30*time.Second, func() bool { return classified() == float64(i+1) }) {
+			t.Fatalf("client %d of %d was not served (%v messages classified): the clients before it, which read nothing, hold the %d slots",
+				i+1, clients, classified(), limit)
+		}
+	}
+	if !waitFor(10*time.Second, func() bool {
+		v, _ := metricValue(t, reg, "kasuhara_grpc_calls_in_flight", nil)
+		return v == 0
+	}) {
+		t.Errorf("calls in flight stay above 0 while %d clients do not read their answers, want 0", clients)
+	}
+	if _, err := grpcClient.Classify(context.Background(), &kasuharav1.ClassifyRequest{Text: "こんにちは"}); err != nil {
+		t.Errorf("gRPC call while %d HTTP clients do not read: %v", clients, err)
+	}
+	// The writes time out and the handlers return, dropping the answers.
+	answered := func() bool {
+		v, _ := metricValue(t, reg, "kasuhara_http_requests_total", map[string]string{"route": routeClassify})
+		return v == clients
+	}
+	if !waitFor(20*time.Second, answered) {
+		t.Errorf("the server still writes to clients that do not read, 20s after a 500ms write timeout")
+	}
+}
+
+// TestHTTPRequestPastTheByteBudgetIsRefusedUnread: a request whose
+// Content-Length would take the bytes held past --max-request-bytes is
+// answered 429 before its body is read; the room comes back once an answer
+// is written. (Bodies used to be read whatever their number.)
+func TestHTTPRequestPastTheByteBudgetIsRefusedUnread(t *testing.T) {
+	const budget = 1 << 20
+	ht := startHTTP(t, httpTestOptions{maxRequestBytes: budget})
+	// A client announces a body that fills the budget, and sends none of it.
+	c, err := net.Dial("tcp", strings.TrimPrefix(ht.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", budget)
+	if !waitFor(10*time.Second, func() bool {
+		v, _ := metricValue(t, ht.reg, "kasuhara_request_held_bytes", nil)
+		return v == budget
+	}) {
+		t.Fatal("the stalled request does not hold the budget")
+	}
+	done := make(chan reply, 1)
+	go func() { done <- ht.do(t, request{path: routeClassify, body: `{"text":"こんにちは"}`}) }()
+	select {
+	case r := <-done:
+		if r.status != http.StatusTooManyRequests || !strings.Contains(string(r.body), "--max-request-bytes") || r.header.Get("Retry-After") != "1" {
+			t.Errorf("past the budget: %d %s, want 429 naming --max-request-bytes with Retry-After", r.status, r.body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a request past the budget was not refused within 10s")
+	}
+	if v, _ := metricValue(t, ht.reg, "kasuhara_request_bytes_rejected_total", nil); v != 1 {
+		t.Errorf("kasuhara_request_bytes_rejected_total = %v, want 1", v)
+	}
+	c.Close() // the stalled request ends, and gives its room back
+	if !waitFor(10*time.Second, func() bool {
+		v, _ := metricValue(t, ht.reg, "kasuhara_request_held_bytes", nil)
+		return v == 0
+	}) {
+		t.Fatal("the ended request still holds the budget")
+	}
+	if r := ht.do(t, request{path: routeClassify, body: `{"text":"こんにちは"}`}); r.status != http.StatusOK {
+		t.Errorf("with room again: %d %s", r.status, r.body)
 	}
 }

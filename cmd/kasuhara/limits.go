@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 
 	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
 )
@@ -30,6 +33,10 @@ const (
 	DefaultKeepaliveMinTime = 10 * time.Second
 	// DefaultMaxConnectionIdle closes connections with no call for this long.
 	DefaultMaxConnectionIdle = 5 * time.Minute
+	// DefaultStreamIdleTimeout ends a ClassifyStream that sends nothing for
+	// this long: an idle stream holds no slot, but it holds a goroutine and
+	// one of its connection's --max-concurrent-streams.
+	DefaultStreamIdleTimeout = time.Minute
 
 	// keepaliveTime and keepaliveTimeout find dead peers: a connection
 	// quiet for keepaliveTime is pinged and closed if no answer comes within
@@ -41,6 +48,14 @@ const (
 	// framing around it; recvSlack for the batch message itself.
 	recvItemOverhead = 1 << 10
 	recvSlack        = 64 << 10
+
+	// streamWindow is each stream's HTTP/2 flow control window: grpc-go's
+	// initial one, kept fixed.
+	streamWindow = 64 << 10
+
+	// requestBytesPerRecv is the default --max-request-bytes, in largest
+	// requests: room for sixteen read at once.
+	requestBytesPerRecv = 16
 )
 
 // defaultMaxInFlight is the default number of Classifier calls served at
@@ -66,15 +81,20 @@ type grpcLimits struct {
 	maxInFlight          int           // Classifier calls served at once, all connections together
 	keepaliveMinTime     time.Duration // shortest interval at which a client may ping
 	maxConnectionIdle    time.Duration // a connection with no call this long is closed (0: never)
+	streamIdleTimeout    time.Duration // a ClassifyStream with no message this long is ended (0: never)
+	maxRequestBytes      int64         // request bytes held at once, all calls together (0: no limit)
 }
 
 // serverOptions are the grpc.ServerOptions that enforce l; the in-flight
-// limit is an interceptor (admission) instead.
+// limit is the gate instead.
 func (l grpcLimits) serverOptions() []grpc.ServerOption {
 	var opts []grpc.ServerOption
 	if l.maxConcurrentStreams > 0 {
 		opts = append(opts, grpc.MaxConcurrentStreams(l.maxConcurrentStreams))
 	}
+	// A fixed window (which turns off grpc-go's BDP growth) bounds what a
+	// call's client can send before its handler reads: see requestBytes.
+	opts = append(opts, grpc.InitialWindowSize(streamWindow))
 	if l.maxRecvBytes > 0 {
 		opts = append(opts, grpc.MaxRecvMsgSize(l.maxRecvBytes))
 	}
@@ -96,8 +116,8 @@ func (l grpcLimits) serverOptions() []grpc.ServerOption {
 
 // admission refuses Classifier calls past a limit at once with
 // ResourceExhausted instead of letting them queue: a non-blocking
-// semaphore. A stream holds its slot for as long as it is open; an HTTP API
-// request holds one too (429 when refused). Health, reflection, metrics and
+// semaphore. A stream takes a slot for each message while it is classified;
+// an HTTP API request holds one while it is classified (429 when refused). Health, reflection, metrics and
 // /healthz are never limited, so probes still answer under overload.
 type admission struct {
 	limit    int64 // 0: no limit
@@ -120,22 +140,150 @@ func newAdmission(reg prometheus.Registerer, limit int) *admission {
 	}
 	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "kasuhara", Subsystem: "grpc", Name: "calls_in_flight",
-		Help: "Classifier calls and HTTP API requests being served now (streams count while open).",
+		Help: "Classifier calls and HTTP API requests being served now (a stream counts while one of its messages is classified).",
 	}, func() float64 { return float64(a.inFlight.Load()) })
 	reg.MustRegister(a.rejected, inFlight)
 	return a
 }
 
 // acquire takes a slot if one is free, without waiting.
-func (a *admission) acquire() bool {
+func (a *admission) acquire() bool { return tryAdd(&a.inFlight, 1, a.limit) }
+
+// tryAdd adds n to v unless that would take v past limit (0: no limit).
+func tryAdd(v *atomic.Int64, n, limit int64) bool {
 	for {
-		n := a.inFlight.Load()
-		if a.limit > 0 && n >= a.limit {
+		old := v.Load()
+		if limit > 0 && old+n > limit {
 			return false
 		}
-		if a.inFlight.CompareAndSwap(n, n+1) {
+		if v.CompareAndSwap(old, old+n) {
 			return true
 		}
+	}
+}
+
+// requestBytes bounds the request bytes the server holds at once, all
+// connections and both APIs together, so that memory stays bounded however
+// many clients send large requests. Room is taken just before a request is
+// read: a gRPC ClassifyBatch takes --max-recv-bytes, the most its request
+// may be, a Classify --max-text-bytes + 1 KiB, the most it may usefully be,
+// and either shrinks to the request's size once it is decoded; an HTTP request takes its Content-Length (the body limit when it
+// has none). A call past the budget is refused ResourceExhausted (429 over
+// HTTP) without being read. Until then grpc-go buffers at most one flow
+// control window (64 KiB) of the request.
+type requestBytes struct {
+	limit    int64
+	held     atomic.Int64
+	rejected prometheus.Counter
+
+	mu    sync.Mutex
+	freed chan struct{} // closed, and replaced, whenever room is given back
+}
+
+// requestBytesWait is how long a gRPC call may wait for room in the byte
+// budget before it is refused: long enough for the requests ahead of it to
+// be decoded (when their holds shrink to their size), which a burst of
+// batches needs; short enough that it is still refused, not queued.
+const requestBytesWait = time.Second
+
+func newRequestBytes(reg prometheus.Registerer, limit int64) *requestBytes {
+	b := &requestBytes{limit: limit, freed: make(chan struct{}), rejected: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "kasuhara", Name: "request_bytes_rejected_total",
+		Help: "Classifier calls and HTTP API requests refused because their request would take the bytes held past --max-request-bytes.",
+	})}
+	held := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "kasuhara", Name: "request_held_bytes",
+		Help: "Request bytes held by calls being read or served now, as counted against --max-request-bytes.",
+	}, func() float64 { return float64(b.held.Load()) })
+	reg.MustRegister(b.rejected, held)
+	return b
+}
+
+// hold takes n bytes of the budget, or refuses ResourceExhausted.
+func (b *requestBytes) hold(n int64) (*byteHold, error) {
+	return b.holdWithin(context.Background(), n, 0)
+}
+
+// holdWithin takes n bytes of the budget, waiting up to wait (and until ctx
+// ends) for room, or refuses ResourceExhausted. A call waiting has read
+// nothing but what one flow control window let its client send.
+func (b *requestBytes) holdWithin(ctx context.Context, n int64, wait time.Duration) (*byteHold, error) {
+	var timeout <-chan time.Time
+	for {
+		b.mu.Lock()
+		freed := b.freed // taken before trying, so no giveBack in between is missed
+		b.mu.Unlock()
+		if tryAdd(&b.held, n, b.limit) {
+			return &byteHold{b: b, n: n}, nil
+		}
+		if wait <= 0 {
+			return nil, b.refuse(n)
+		}
+		if timeout == nil {
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return nil, status.FromContextError(ctx.Err()).Err()
+		case <-timeout:
+			return nil, b.refuse(n)
+		}
+	}
+}
+
+// refuse counts a refusal for want of n bytes and returns its status.
+func (b *requestBytes) refuse(n int64) error {
+	b.rejected.Inc()
+	return status.Errorf(codes.ResourceExhausted,
+		"server overloaded: requests in flight hold %d bytes, a new one may take %d more, want <= %d (--max-request-bytes), retry with backoff",
+		b.held.Load(), n, b.limit)
+}
+
+// giveBack returns n bytes to the budget and wakes calls waiting for room.
+func (b *requestBytes) giveBack(n int64) {
+	b.held.Add(-n)
+	b.mu.Lock()
+	close(b.freed)
+	b.freed = make(chan struct{})
+	b.mu.Unlock()
+}
+
+// byteHold is what one call holds of the budget. A client's cancellation
+// can end the call's stream, dropping the hold, while its handler still
+// shrinks it: the mutex orders the two.
+type byteHold struct {
+	mu sync.Mutex
+	b  *requestBytes // nil once dropped
+	n  int64
+}
+
+// shrink lowers the hold to n bytes; it never grows it. On nil it does
+// nothing.
+func (h *byteHold) shrink(n int64) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.b != nil && n < h.n {
+		h.b.giveBack(h.n - n)
+		h.n = n
+	}
+}
+
+// drop gives the hold back; later calls, and calls on nil, do nothing.
+func (h *byteHold) drop() {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.b != nil {
+		h.b.giveBack(h.n)
+		h.b = nil
 	}
 }
 
@@ -152,28 +300,103 @@ func (a *admission) overloaded() error {
 	return status.Errorf(codes.ResourceExhausted, "server overloaded: %d calls in flight, retry with backoff", a.limit)
 }
 
-// unary limits unary Classifier calls.
-func (a *admission) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if !strings.HasPrefix(info.FullMethod, classifierMethodPrefix) {
-		return handler(ctx, req)
-	}
-	if !a.acquire() {
-		return nil, a.refuse()
-	}
-	defer a.release()
-	return handler(ctx, req)
+// gate is the Classifier service's front door. grpc-go runs it (InTapHandle)
+// when a call's headers arrive, before its request message is read and
+// before a goroutine is given to it: a call without an accepted API key is
+// refused Unauthenticated, and a unary call past the in-flight limit
+// ResourceExhausted, so a refused call costs the server neither the read
+// nor a wait for a worker. A unary call admitted here holds its slot until
+// its stream ends; ClassifyStream takes slots per message in its handler.
+// Health and reflection pass untouched.
+type gate struct {
+	adm  *admission
+	keys *apiKeys // nil: any key, or none
 }
 
-// stream limits Classifier streams.
-func (a *admission) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	if !strings.HasPrefix(info.FullMethod, classifierMethodPrefix) {
-		return handler(srv, ss)
+// tap is the grpc.InTapHandle. It runs on the connection's reader
+// goroutine, so it does only map lookups and atomics.
+func (g *gate) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	method, ok := strings.CutPrefix(info.FullMethodName, classifierMethodPrefix)
+	if !ok {
+		return ctx, nil
 	}
-	if !a.acquire() {
-		return a.refuse()
+	if !g.keys.accepts(grpcKey(info.Header)) {
+		return nil, status.Error(codes.Unauthenticated, "missing or unknown API key; send metadata authorization: Bearer KEY, or x-api-key: KEY")
 	}
-	defer a.release()
-	return handler(srv, ss)
+	if method == "ClassifyStream" {
+		return ctx, nil
+	}
+	if !g.adm.acquire() {
+		return nil, g.adm.refuse()
+	}
+	// The stream's context ends however the call does: answered, failed
+	// while its request was read, cut off, or its connection lost.
+	context.AfterFunc(ctx, g.adm.release)
+	return ctx, nil
+}
+
+// grpcKey is the API key a call's metadata carries: authorization: Bearer
+// KEY (the scheme in any case), else x-api-key: KEY; "" when neither.
+func grpcKey(md metadata.MD) string {
+	for _, v := range md.Get("authorization") {
+		if key, ok := bearerToken(v); ok {
+			return key
+		}
+	}
+	if v := md.Get("x-api-key"); len(v) > 0 {
+		return strings.TrimSpace(v[0])
+	}
+	return ""
+}
+
+// bearerToken is KEY in an Authorization value "Bearer KEY"; the scheme is
+// case-insensitive (RFC 9110, section 11.1).
+func bearerToken(v string) (string, bool) {
+	scheme, key, ok := strings.Cut(strings.TrimSpace(v), " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(key), true
+}
+
+// workers bounds how many messages are classified at once, all calls
+// together, to about the number of CPUs. Admitted calls past it wait,
+// blocked rather than runnable, so the Go scheduler never has more than a
+// few CPU-bound goroutines to share out and health checks, /metrics and
+// refusals get a CPU within a time slice under any load. A wait ends with
+// the call's deadline.
+type workers struct {
+	sem  chan struct{}
+	busy prometheus.Gauge
+}
+
+// newWorkers returns n workers (0: GOMAXPROCS), with their gauge on reg.
+func newWorkers(reg prometheus.Registerer, n int) *workers {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	w := &workers{sem: make(chan struct{}, n), busy: prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "kasuhara", Subsystem: "classify", Name: "workers_busy",
+		Help: "Messages being classified now; at most GOMAXPROCS, the rest of the admitted calls wait for one.",
+	})}
+	reg.MustRegister(w.busy)
+	return w
+}
+
+// acquire waits for a worker, or for ctx to end.
+func (w *workers) acquire(ctx context.Context) error {
+	select {
+	case w.sem <- struct{}{}:
+		w.busy.Inc()
+		return nil
+	case <-ctx.Done():
+		return status.FromContextError(ctx.Err()).Err()
+	}
+}
+
+func (w *workers) release() {
+	w.busy.Dec()
+	<-w.sem
 }
 
 // set checks the limits from serve's flags and derives --max-recv-bytes
@@ -190,10 +413,21 @@ func (l *grpcLimits) set(maxStreams uint, maxBatch, maxTextBytes int) error {
 		return fmt.Errorf("--keepalive-min-time %v, want > 0", l.keepaliveMinTime)
 	case l.maxConnectionIdle < 0:
 		return fmt.Errorf("--max-connection-idle %v, want >= 0", l.maxConnectionIdle)
+	case l.maxRequestBytes < 0:
+		return fmt.Errorf("--max-request-bytes %d, want >= 0", l.maxRequestBytes)
+	case l.streamIdleTimeout < 0:
+		return fmt.Errorf("--stream-idle-timeout %v, want >= 0", l.streamIdleTimeout)
 	}
 	l.maxConcurrentStreams = uint32(maxStreams)
 	if l.maxRecvBytes == 0 {
 		l.maxRecvBytes = maxRecvBytesFor(maxBatch, maxTextBytes)
+	}
+	largest := max(int64(l.maxRecvBytes), bodyLimitFor(maxTextBytes))
+	switch {
+	case l.maxRequestBytes == 0:
+		l.maxRequestBytes = requestBytesPerRecv * largest
+	case l.maxRequestBytes < largest:
+		return fmt.Errorf("--max-request-bytes %d, want >= %d, the largest request (--max-recv-bytes, or the HTTP body limit)", l.maxRequestBytes, largest)
 	}
 	return nil
 }

@@ -19,7 +19,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 
@@ -40,6 +42,7 @@ type limitedServer struct {
 
 type limitedOptions struct {
 	maxText, maxBatch int
+	maxBatchText      int // 0: no limit
 	limits            grpcLimits
 	// register adds test-only services before the server starts.
 	register func(*grpc.Server)
@@ -59,7 +62,7 @@ func startLimited(t *testing.T, o limitedOptions) *limitedServer {
 	cur.Store(c)
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: &cur, maxBatch: o.maxBatch, limits: o.limits, log: slog.New(slog.NewTextHandler(logs, nil))})
+	srv := newServer(reg, serverDeps{current: &cur, maxBatch: o.maxBatch, maxBatchText: o.maxBatchText, limits: o.limits, log: slog.New(slog.NewTextHandler(logs, nil))})
 	if o.register != nil {
 		o.register(srv.grpc)
 	}
@@ -129,6 +132,9 @@ func TestServeLimitFlagsAreChecked(t *testing.T) {
 		{"negative in-flight limit", []string{"--max-in-flight", "-1"}, "--max-in-flight -1, want >= 0"},
 		{"keepalive min time must be positive", []string{"--keepalive-min-time", "0s"}, "--keepalive-min-time 0s, want > 0"},
 		{"negative idle time", []string{"--max-connection-idle", "-1s"}, "--max-connection-idle -1s, want >= 0"},
+		{"negative stream idle time", []string{"--stream-idle-timeout", "-1s"}, "--stream-idle-timeout -1s, want >= 0"},
+		{"negative request byte budget", []string{"--max-request-bytes", "-1"}, "--max-request-bytes -1, want >= 0"},
+		{"a budget too small for the largest request", []string{"--max-request-bytes", "1000"}, "--max-request-bytes 1000, want >= 17104896"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -339,9 +345,8 @@ func TestOverloadIsRefusedAtOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	// Two open streams hold both slots.
-	s1 := holdSlot(t, ctx, ls.c)
-	holdSlot(t, ctx, ls.c)
+	// Two calls being classified hold both slots.
+	release := holdSlots(t, ls.srv.adm, 2)
 	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_calls_in_flight", nil); v != 2 {
 		t.Errorf("calls in flight = %v, want 2", v)
 	}
@@ -381,8 +386,10 @@ func TestOverloadIsRefusedAtOnce(t *testing.T) {
 	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_overload_rejected_total", nil); v != 3 {
 		t.Errorf("kasuhara_grpc_overload_rejected_total = %v, want 3", v)
 	}
-	if v, _ := metricValue(t, ls.reg, "grpc_server_handled_total", map[string]string{"grpc_code": "ResourceExhausted"}); v != 3 {
-		t.Errorf("grpc_server_handled_total{grpc_code=ResourceExhausted} = %v, want 3", v)
+	// Unary calls are refused before any handler or interceptor runs; the
+	// stream's message inside its handler.
+	if v, _ := metricValue(t, ls.reg, "grpc_server_handled_total", map[string]string{"grpc_code": "ResourceExhausted"}); v != 1 {
+		t.Errorf("grpc_server_handled_total{grpc_code=ResourceExhausted} = %v, want 1 (the stream)", v)
 	}
 
 	// Health is never limited.
@@ -390,43 +397,153 @@ func TestOverloadIsRefusedAtOnce(t *testing.T) {
 		t.Errorf("health under overload = %v, %v", h, err)
 	}
 
-	// Closing a stream frees its slot.
-	if err := s1.CloseSend(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s1.Recv(); !errors.Is(err, io.EOF) {
-		t.Fatalf("closed stream: %v, want EOF", err)
-	}
-	if !waitFor(2*time.Second, func() bool {
-		v, _ := metricValue(t, ls.reg, "kasuhara_grpc_calls_in_flight", nil)
-		return v == 1
-	}) {
-		t.Fatal("the closed stream's slot was not released")
-	}
+	// Once the calls end, their slots serve others.
+	release()
 	if _, err := ls.c.Classify(ctx, &kasuharav1.ClassifyRequest{Text: "こんにちは"}); err != nil {
 		t.Errorf("with a slot free: %v", err)
+	}
+	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_calls_in_flight", nil); v != 0 {
+		t.Errorf("calls in flight = %v after every call ended, want 0", v)
+	}
+}
+
+// TestOverloadIsRefusedBeforeTheRequestIsRead: past --max-in-flight a unary
+// call is refused as soon as its headers arrive, without waiting for its
+// request, which a hostile or slow client may never finish sending. (The
+// server used to read the whole request first: 300 calls waited in RecvMsg
+// before admission.)
+func TestOverloadIsRefusedBeforeTheRequestIsRead(t *testing.T) {
+	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: grpcLimits{maxInFlight: 2}})
+	holdSlots(t, ls.srv.adm, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, method := range []string{"Classify", "ClassifyBatch"} {
+		// A unary call opened as a stream, so that its request is never sent.
+		desc := &grpc.StreamDesc{StreamName: method}
+		s, err := ls.conn.NewStream(ctx, desc, "/kasuhara.v1.Classifier/"+method)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		var out kasuharav1.ClassifyResponse
+		err = s.RecvMsg(&out)
+		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "server overloaded: 2 calls in flight") {
+			t.Errorf("%s past the limit, request unsent: %v, want ResourceExhausted naming the limit", method, err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s refused after %v, want at once", method, d)
+		}
+	}
+	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_overload_rejected_total", nil); v != 2 {
+		t.Errorf("kasuhara_grpc_overload_rejected_total = %v, want 2", v)
+	}
+}
+
+// TestGRPCAPIKeys: with --api-key-file the Classifier service wants a listed
+// key in the call's metadata, as authorization: Bearer KEY (the scheme in
+// any case) or x-api-key: KEY, refusing others Unauthenticated before
+// reading their requests; health and reflection need none. (Keys used to
+// apply to the HTTP routes only.)
+func TestGRPCAPIKeys(t *testing.T) {
+	ht := startHTTP(t, httpTestOptions{keys: []string{"# ops", "k-ops", "k-web"}})
+	tests := []struct {
+		name string
+		md   []string
+		want codes.Code
+	}{
+		{"no key", nil, codes.Unauthenticated},
+		{"an unknown key", []string{"authorization", "Bearer nope"}, codes.Unauthenticated},
+		{"a key without a scheme", []string{"authorization", "k-ops"}, codes.Unauthenticated},
+		{"a comment line is no key", []string{"x-api-key", "# ops"}, codes.Unauthenticated},
+		{"Bearer and a listed key", []string{"authorization", "Bearer k-ops"}, codes.OK},
+		{"the scheme in lower case", []string{"authorization", "bearer k-web"}, codes.OK},
+		{"the scheme in upper case", []string{"authorization", "BEARER k-web"}, codes.OK},
+		{"x-api-key", []string{"x-api-key", "k-ops"}, codes.OK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := metadata.AppendToOutgoingContext(context.Background(), tt.md...)
+			_, err := ht.grpc.Classify(ctx, &kasuharav1.ClassifyRequest{Text: "殺すぞ"})
+			if status.Code(err) != tt.want {
+				t.Errorf("Classify: %v, want %v", err, tt.want)
+			}
+			_, err = ht.grpc.ClassifyBatch(ctx, &kasuharav1.ClassifyBatchRequest{Requests: []*kasuharav1.ClassifyRequest{{Text: "殺すぞ"}}})
+			if status.Code(err) != tt.want {
+				t.Errorf("ClassifyBatch: %v, want %v", err, tt.want)
+			}
+			s, err := ht.grpc.ClassifyStream(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Send(&kasuharav1.ClassifyRequest{Text: "殺すぞ"})
+			if _, err = s.Recv(); status.Code(err) != tt.want {
+				t.Errorf("ClassifyStream: %v, want %v", err, tt.want)
+			}
+			if tt.want == codes.Unauthenticated && !strings.Contains(status.Convert(err).Message(), "authorization: Bearer KEY") {
+				t.Errorf("the refusal %q does not say how to send a key", status.Convert(err).Message())
+			}
+		})
+	}
+	t.Run("health and reflection need no key", func(t *testing.T) {
+		if h, err := healthpb.NewHealthClient(ht.conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Errorf("health without a key: %v, %v", h, err)
+		}
+		rs, err := reflectionpb.NewServerReflectionClient(ht.conn).ServerReflectionInfo(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rs.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rs.Recv(); err != nil {
+			t.Errorf("reflection without a key: %v", err)
+		}
+	})
+}
+
+// TestServeListensOnLoopbackByDefault: without --grpc-addr and --http-addr
+// serve is reachable from this host only, and -h says how to widen it. (It
+// used to listen on every interface, :50051 and :9090.)
+func TestServeListensOnLoopbackByDefault(t *testing.T) {
+	var stderr strings.Builder
+	runServe(context.Background(), []string{"-h"}, nil, io.Discard, &stderr) // -h only prints the flags
+	help := stderr.String()
+	for _, want := range []string{`-grpc-addr HOST:PORT`, `(default "127.0.0.1:50051")`, `-http-addr HOST:PORT`, `(default "127.0.0.1:9090")`,
+		"e.g. :50051 for every interface", "e.g. :9090 for every interface"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("serve -h lacks %q:\n%s", want, help)
+		}
+	}
+	if DefaultGRPCAddr != "127.0.0.1:50051" || DefaultHTTPAddr != "127.0.0.1:9090" {
+		t.Errorf("defaults %s and %s, want loopback", DefaultGRPCAddr, DefaultHTTPAddr)
 	}
 }
 
 func TestAdmissionBoundsConcurrency(t *testing.T) {
 	const limit, workers, perWorker = 4, 32, 20
-	a := newAdmission(prometheus.NewRegistry(), limit)
+	reg := prometheus.NewRegistry()
+	g := &gate{adm: newAdmission(reg, limit)}
 	var now, peak, admitted, refused atomic.Int64
-	handler := func(context.Context, any) (any, error) {
+	// call is one unary call: the gate at its headers, the handler, then
+	// its stream's end, which cancels its context.
+	call := func(method string) error {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if _, err := g.tap(ctx, &tap.Info{FullMethodName: method}); err != nil {
+			return err
+		}
 		n := now.Add(1)
 		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 		}
 		time.Sleep(time.Millisecond)
 		now.Add(-1)
-		return "ok", nil
+		return nil
 	}
-	info := &grpc.UnaryServerInfo{FullMethod: "/kasuhara.v1.Classifier/Classify"}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for range perWorker {
-				_, err := a.unary(context.Background(), nil, info, handler)
-				switch status.Code(err) {
+				switch err := call("/kasuhara.v1.Classifier/Classify"); status.Code(err) {
 				case codes.OK:
 					admitted.Add(1)
 				case codes.ResourceExhausted:
@@ -444,38 +561,24 @@ func TestAdmissionBoundsConcurrency(t *testing.T) {
 	if admitted.Load()+refused.Load() != workers*perWorker || refused.Load() == 0 {
 		t.Errorf("admitted %d, refused %d of %d", admitted.Load(), refused.Load(), workers*perWorker)
 	}
-	if got := testutil.ToFloat64(a.rejected); got != float64(refused.Load()) {
+	if got := testutil.ToFloat64(g.adm.rejected); got != float64(refused.Load()) {
 		t.Errorf("rejected counter %v, want %d", got, refused.Load())
 	}
-	if a.inFlight.Load() != 0 {
-		t.Errorf("%d slots still held", a.inFlight.Load())
+	if !waitFor(5*time.Second, func() bool { return g.adm.inFlight.Load() == 0 }) {
+		t.Errorf("%d slots still held", g.adm.inFlight.Load())
 	}
 
 	t.Run("other services are never refused", func(t *testing.T) {
-		a := newAdmission(prometheus.NewRegistry(), 1)
-		if !a.acquire() {
+		reg := prometheus.NewRegistry()
+		g := &gate{adm: newAdmission(reg, 1)}
+		if !g.adm.acquire() {
 			t.Fatal("first slot refused")
 		}
-		for _, m := range []string{"/grpc.health.v1.Health/Check", "/kasuhara.v1.ClassifierX/Classify"} {
-			if _, err := a.unary(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: m}, handler); err != nil {
+		for _, m := range []string{"/grpc.health.v1.Health/Check", "/kasuhara.v1.ClassifierX/Classify",
+			"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"} {
+			if _, err := g.tap(context.Background(), &tap.Info{FullMethodName: m}); err != nil {
 				t.Errorf("%s with every slot taken: %v", m, err)
 			}
-		}
-		err := a.stream(nil, nil, &grpc.StreamServerInfo{FullMethod: "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"},
-			func(any, grpc.ServerStream) error { return nil })
-		if err != nil {
-			t.Errorf("reflection with every slot taken: %v", err)
-		}
-	})
-
-	t.Run("a panicking call gives its slot back", func(t *testing.T) {
-		a := newAdmission(prometheus.NewRegistry(), 1)
-		func() {
-			defer func() { recover() }()
-			a.unary(context.Background(), nil, info, func(context.Context, any) (any, error) { panic("boom") })
-		}()
-		if a.inFlight.Load() != 0 {
-			t.Errorf("%d slots held after a panic", a.inFlight.Load())
 		}
 	})
 }
@@ -547,19 +650,230 @@ func TestPanicIsAnsweredInternalAndServingGoesOn(t *testing.T) {
 	}
 }
 
-// holdSlot opens a ClassifyStream and waits for an answer on it: the
-// stream has then been admitted, and holds an in-flight slot while open.
-func holdSlot(t *testing.T, ctx context.Context, c kasuharav1.ClassifierClient) kasuharav1.Classifier_ClassifyStreamClient {
+// holdSlots takes n of adm's slots, as n calls being classified would,
+// and returns what gives them back; the test's end gives back any left.
+func holdSlots(t *testing.T, adm *admission, n int) (release func()) {
 	t.Helper()
-	s, err := c.ClassifyStream(ctx)
+	for range n {
+		if !adm.acquire() {
+			t.Fatal("no slot free to hold")
+		}
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			for range n {
+				adm.release()
+			}
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// openIdleStreams opens n ClassifyStreams on c: the first half each send
+// one message and read its answer, then go quiet; the rest never send.
+func openIdleStreams(t *testing.T, ctx context.Context, c kasuharav1.ClassifierClient, n int) []kasuharav1.Classifier_ClassifyStreamClient {
+	t.Helper()
+	var out []kasuharav1.Classifier_ClassifyStreamClient
+	for i := range n {
+		s, err := c.ClassifyStream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < n/2 {
+			if err := s.Send(&kasuharav1.ClassifyRequest{Id: "s", Text: "責任者を出せ"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Recv(); err != nil {
+				t.Fatalf("stream %d: %v", i, err)
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestIdleStreamsHoldNoSlot: streams that are open but send nothing, before
+// their first message or after an answer, hold no in-flight slot, so with
+// more of them open than --max-in-flight every other client is served. (The
+// server used to admit a stream for as long as it was open: 130 idle
+// streams refused every other call.)
+func TestIdleStreamsHoldNoSlot(t *testing.T) {
+	const limit = 2
+	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: grpcLimits{maxInFlight: limit}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The server's streams have started once the server counts them.
+	openIdleStreams(t, ctx, ls.c, 5*limit)
+	if !waitFor(10*time.Second, func() bool {
+		v, _ := metricValue(t, ls.reg, "grpc_server_started_total", map[string]string{"grpc_method": "ClassifyStream"})
+		return v == 5*limit
+	}) {
+		t.Fatal("the server did not start every stream")
+	}
+	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_calls_in_flight", nil); v != 0 {
+		t.Errorf("calls in flight = %v with only idle streams open, want 0", v)
+	}
+	if _, err := ls.c.Classify(ctx, &kasuharav1.ClassifyRequest{Text: "こんにちは"}); err != nil {
+		t.Errorf("Classify with %d idle streams open: %v", 5*limit, err)
+	}
+	if _, err := ls.c.ClassifyBatch(ctx, &kasuharav1.ClassifyBatchRequest{Requests: []*kasuharav1.ClassifyRequest{{Text: "こんにちは"}}}); err != nil {
+		t.Errorf("ClassifyBatch with %d idle streams open: %v", 5*limit, err)
+	}
+	// A stream with work gets a slot for its message, and gives it back.
+	s := openIdleStreams(t, ctx, ls.c, 2)[0]
+	if err := s.Send(&kasuharav1.ClassifyRequest{Id: "again", Text: "殺すぞ"}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := s.Recv(); err != nil || resp.GetId() != "again" {
+		t.Errorf("a stream's second message: %v, %v", resp, err)
+	}
+	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_calls_in_flight", nil); v != 0 {
+		t.Errorf("calls in flight = %v after the stream's answer, want 0", v)
+	}
+}
+
+// TestIdleStreamIsEnded: a stream that sends nothing for
+// --stream-idle-timeout is ended DeadlineExceeded naming the limit; one
+// that keeps sending is not, however long it lasts. (The server used to
+// keep an idle stream open for ever.)
+func TestIdleStreamIsEnded(t *testing.T) {
+	const idle = 2 * time.Second
+	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: grpcLimits{maxInFlight: 4, streamIdleTimeout: idle}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	quiet := openIdleStreams(t, ctx, ls.c, 2)
+	busy, err := ls.c.ClassifyStream(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Send(&kasuharav1.ClassifyRequest{Id: "s", Text: "責任者を出せ"}); err != nil {
+	// 60 messages 50 ms apart: 3 s of traffic, longer than the idle timeout.
+	for i := range 60 {
+		if err := busy.Send(&kasuharav1.ClassifyRequest{Id: "b", Text: "こんにちは"}); err != nil {
+			t.Fatalf("busy stream, message %d: %v", i, err)
+		}
+		if _, err := busy.Recv(); err != nil {
+			t.Fatalf("busy stream, message %d: %v", i, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for i, s := range quiet {
+		_, err := s.Recv()
+		if status.Code(err) != codes.DeadlineExceeded || !strings.Contains(err.Error(), "--stream-idle-timeout") {
+			t.Errorf("idle stream %d: %v, want DeadlineExceeded naming --stream-idle-timeout", i, err)
+		}
+	}
+	if err := busy.CloseSend(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Recv(); err != nil {
-		t.Fatalf("stream within the limit: %v", err)
+	if _, err := busy.Recv(); !errors.Is(err, io.EOF) {
+		t.Errorf("busy stream's end: %v, want EOF", err)
 	}
-	return s
+}
+
+// TestClassifyingIsBoundedToTheWorkers: however many calls are admitted,
+// only classifyWorkers messages are classified at once; the others wait,
+// blocked, so that the CPUs are shared among a few goroutines and health
+// checks get one at once. (Every admitted call used to classify at once:
+// with 128 CPU-bound goroutines on 2 cores a health Check waited 0.79 s at
+// p99.)
+func TestClassifyingIsBoundedToTheWorkers(t *testing.T) {
+	const calls, workers = 6, 2
+	lex, err := lexicon.LoadDir("testdata/lexicon")
+	cur := serving(t, lex, err)
+	reg := prometheus.NewRegistry()
+	srv := newServer(reg, serverDeps{current: cur, maxBatch: 8, limits: grpcLimits{maxInFlight: 64}, classifyWorkers: workers,
+		log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	conn := serveBufconn(t, srv)
+	c := kasuharav1.NewClassifierClient(conn)
+	batch := &kasuharav1.ClassifyBatchRequest{}
+	for range 4 {
+		batch.Requests = append(batch.Requests, &kasuharav1.ClassifyRequest{Text: heavyText(8 << 10)})
+	}
+	var wg sync.WaitGroup
+	for range calls {
+		wg.Go(func() {
+			if _, err := c.ClassifyBatch(context.Background(), batch); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	var maxBusy, maxInFlight float64
+	for polling := true; polling; {
+		select {
+		case <-done:
+			polling = false
+		case <-time.After(2 * time.Millisecond):
+		}
+		busy, _ := metricValue(t, reg, "kasuhara_classify_workers_busy", nil)
+		inFlight, _ := metricValue(t, reg, "kasuhara_grpc_calls_in_flight", nil)
+		maxBusy, maxInFlight = max(maxBusy, busy), max(maxInFlight, inFlight)
+	}
+	if maxBusy > workers || maxBusy == 0 {
+		t.Errorf("up to %v messages classified at once, want 1 to %d", maxBusy, workers)
+	}
+	if maxInFlight <= workers {
+		t.Errorf("at most %v calls were in flight at once; the test wants more than %d waiting", maxInFlight, workers)
+	}
+	if h, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("health: %v, %v", h, err)
+	}
+}
+
+// TestNormalisedTextIsBounded: ㌗ is 3 bytes that NFKC makes 15
+// (ヘクタール), so the size limit counts text as it will be classified,
+// and a batch's texts together are bounded too, each refusal naming its
+// limit. (The limit used to count raw bytes only: 64 KiB of ㌗ took 304 ms
+// against 25 ms for ordinary text, and a batch of 256 of them minutes.)
+func TestNormalisedTextIsBounded(t *testing.T) {
+	const maxText, maxBatchText = 4096, 6000
+	ls := startLimited(t, limitedOptions{maxText: maxText, maxBatch: 8, maxBatchText: maxBatchText})
+	ctx := context.Background()
+	expanding := strings.Repeat("㌗", 1000) // 3000 bytes, 15000 once normalised
+
+	_, err := ls.c.Classify(ctx, &kasuharav1.ClassifyRequest{Text: expanding})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "text: over 4096 bytes once normalised (NFKC), want <= 4096 (--max-text-bytes)") {
+		t.Errorf("expanding text: %v, want InvalidArgument naming the normalised limit", err)
+	}
+	if v, _ := metricValue(t, ls.reg, "kasuhara_classify_rejected_total", map[string]string{"reason": "too_long"}); v != 1 {
+		t.Errorf("rejected{too_long} = %v, want 1", v)
+	}
+	// Within the limit once normalised, it is classified.
+	resp, err := ls.c.Classify(ctx, &kasuharav1.ClassifyRequest{Text: strings.Repeat("㌗", 200) + "殺すぞ"})
+	if err != nil || resp.GetLabel() != kasuharav1.Label_LABEL_HARASSMENT {
+		t.Errorf("200 ㌗ and a threat: %v, %v", resp, err)
+	}
+	// Texts that shrink when normalised (half-width kana with voicing marks) are not refused for their raw size alone.
+	if _, err := ls.c.Classify(ctx, &kasuharav1.ClassifyRequest{Text: strings.Repeat("ｶﾞ", maxText/6)}); err != nil {
+		t.Errorf("half-width text at the raw limit: %v", err)
+	}
+
+	t.Run("a batch's texts together", func(t *testing.T) {
+		batch := &kasuharav1.ClassifyBatchRequest{}
+		for range 3 {
+			batch.Requests = append(batch.Requests, &kasuharav1.ClassifyRequest{Text: strings.Repeat("㌗", 150)}) // 2250 bytes normalised
+		}
+		_, err := ls.c.ClassifyBatch(ctx, batch)
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "requests: over 6000 text bytes once normalised by item 2, want <= 6000 (--max-batch-text-bytes)") {
+			t.Errorf("batch over the total: %v, want InvalidArgument naming --max-batch-text-bytes", err)
+		}
+		batch.Requests = batch.Requests[:2]
+		if _, err := ls.c.ClassifyBatch(ctx, batch); err != nil {
+			t.Errorf("batch within the total: %v", err)
+		}
+	})
+	t.Run("a stream's message", func(t *testing.T) {
+		s, err := ls.c.ClassifyStream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Send(&kasuharav1.ClassifyRequest{Id: "m9", Text: expanding})
+		if _, err := s.Recv(); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), `request id "m9": text: over 4096 bytes once normalised`) {
+			t.Errorf("stream: %v, want InvalidArgument naming the message and the limit", err)
+		}
+	})
 }

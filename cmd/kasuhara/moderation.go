@@ -105,7 +105,7 @@ var openAIStyle = apiStyle{
 // input before classifying any, and one classifier answers them all.
 func (a *httpAPI) moderate(ctx context.Context, c *classifier.Classifier, body []byte) ([]byte, error) {
 	var req moderationRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	if err := unmarshalStrict(body, &req); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "request body: %v", err)
 	}
 	texts, fields, err := moderationInputs(req.Input)
@@ -118,10 +118,8 @@ func (a *httpAPI) moderate(ctx context.Context, c *classifier.Classifier, body [
 	case len(texts) > a.cs.maxBatch:
 		return nil, status.Errorf(codes.InvalidArgument, "input: %d items, want <= %d", len(texts), a.cs.maxBatch)
 	}
-	for i, t := range texts {
-		if err := a.cs.validate(c, fields[i], t); err != nil {
-			return nil, err
-		}
+	if err := a.cs.validateBatch(c, "input", len(texts), func(i int) (string, string) { return fields[i], texts[i] }); err != nil {
+		return nil, err
 	}
 	threshold := c.Options().HarassmentThreshold
 	out := moderationResponse{ID: "modr-" + rand.Text(), Model: moderationModel, Results: make([]moderationResult, len(texts))}
@@ -129,7 +127,7 @@ func (a *httpAPI) moderate(ctx context.Context, c *classifier.Classifier, body [
 		if err := ctx.Err(); err != nil {
 			return nil, status.FromContextError(err).Err()
 		}
-		resp, err := a.cs.classify(c, &kasuharav1.ClassifyRequest{Text: t})
+		resp, err := a.cs.classify(ctx, c, &kasuharav1.ClassifyRequest{Text: t})
 		if err != nil {
 			return nil, err
 		}

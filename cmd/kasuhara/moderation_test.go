@@ -151,6 +151,11 @@ func TestModerationErrors(t *testing.T) {
 		{"a number in the array", request{body: `{"input": ["a", 1]}`}, 400, `input[1]: want a string or a {"type": "text"} object`, ""},
 		{"a text part without text", request{body: `{"input": [{"type": "text"}]}`}, 400, `input[0].type "text": unsupported`, ""},
 		{"malformed JSON", request{body: `{"input": "a"`}, 400, "request body:", ""},
+		// encoding/json keeps the last of duplicate keys and matches keys in any case; these are refused, as /v1/classify refuses them.
+		{"a duplicate key", request{body: `{"input": "殺すぞ", "input": "こんにちは"}`}, 400, "request body: input: duplicate key", ""},
+		{"a key in two cases", request{body: `{"input": "殺すぞ", "Input": "こんにちは"}`}, 400, `request body: Input: key "Input" given also as "input", want one`, ""},
+		{"a key in another case", request{body: `{"INPUT": "殺すぞ"}`}, 400, `request body: INPUT: unknown key "INPUT", want "input"`, ""},
+		{"a duplicate key inside a part", request{body: `{"input": [{"type": "text", "text": "殺すぞ", "text": "やあ"}]}`}, 400, "request body: input[0].text: duplicate key", ""},
 		{"GET", request{method: "GET"}, 405, "method GET: not allowed, want POST", ""},
 		{"text/plain", request{contentType: "text/plain", body: `{"input": "a"}`}, 415, "want application/json", ""},
 	}

@@ -119,9 +119,9 @@ var perspectiveStyle = apiStyle{
 }
 
 // analyzeComment is POST /v1alpha1/comments:analyze.
-func (a *httpAPI) analyzeComment(_ context.Context, c *classifier.Classifier, body []byte) ([]byte, error) {
+func (a *httpAPI) analyzeComment(ctx context.Context, c *classifier.Classifier, body []byte) ([]byte, error) {
 	var req analyzeCommentRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	if err := unmarshalStrict(body, &req); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "Invalid JSON payload received. %v", err)
 	}
 	if t := req.Comment.Type; t != "" && t != "PLAIN_TEXT" {
@@ -141,7 +141,7 @@ func (a *httpAPI) analyzeComment(_ context.Context, c *classifier.Classifier, bo
 	if err := a.cs.validate(c, "comment.text", req.Comment.Text); err != nil {
 		return nil, err
 	}
-	resp, err := a.cs.classify(c, &kasuharav1.ClassifyRequest{Text: req.Comment.Text})
+	resp, err := a.cs.classify(ctx, c, &kasuharav1.ClassifyRequest{Text: req.Comment.Text})
 	if err != nil {
 		return nil, err
 	}

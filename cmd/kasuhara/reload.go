@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +32,7 @@ const (
 	triggerSIGHUP = "sighup"
 	triggerFile   = "file"
 	triggerRPC    = "rpc"
+	triggerCheck  = "check" // the periodic content check
 )
 
 // reloader is the one path every reload takes, whatever asked for it:
@@ -42,13 +45,26 @@ type reloader struct {
 	onSwap  func(*classifier.Classifier) // records the new lexicon in metrics
 	log     *slog.Logger
 	now     func() time.Time
+	// checkEvery is how often watchDir compares the directory's content
+	// with what the last reload read; 0: never.
+	checkEvery time.Duration
+	// watching, if set, is closed once watchDir's watches are in place.
+	watching chan struct{}
 
 	lastOK        prometheus.Gauge
 	lastOKSeconds prometheus.Gauge
 	failures      prometheus.Counter
 
-	mu     sync.Mutex // one reload at a time; guards status
+	mu     sync.Mutex // one reload at a time; guards status and hash
 	status *kasuharav1.ReloadStatus
+	hash   string // contentHash of the source as the last reload read it
+}
+
+// lastHash is the content hash the last reload read.
+func (r *reloader) lastHash() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hash
 }
 
 func newReloader(reg prometheus.Registerer, source string, build func() (*classifier.Classifier, error),
@@ -69,6 +85,9 @@ func newReloader(reg prometheus.Registerer, source string, build func() (*classi
 		}),
 	}
 	reg.MustRegister(r.lastOK, r.lastOKSeconds, r.failures)
+	if source != "" {
+		r.hash = contentHash(source) // what the first load read, near enough
+	}
 	t := r.now()
 	r.lastOK.Set(1)
 	r.lastOKSeconds.Set(float64(t.Unix()))
@@ -83,7 +102,19 @@ func (r *reloader) reload(trigger string) error {
 	defer r.mu.Unlock()
 	t := r.now()
 	r.status.Trigger, r.status.AttemptedUnix = trigger, t.Unix()
-	c, err := r.build()
+	var c *classifier.Classifier
+	var err error
+	if r.source != "" {
+		r.hash = contentHash(r.source)
+		// Loading finds no *.yaml files in a directory it cannot read:
+		// say what is wrong instead.
+		if _, rerr := os.ReadDir(r.source); rerr != nil {
+			err = fmt.Errorf("read lexicon directory: %w", rerr)
+		}
+	}
+	if err == nil {
+		c, err = r.build()
+	}
 	if err == nil {
 		// Lint too: an entry whose examples no longer fire is a broken
 		// lexicon, however well it parses.
@@ -161,20 +192,61 @@ func (r *reloader) watchSIGHUP(ctx context.Context) {
 // before a reload: editors write a file as several events (write, rename).
 const reloadDebounce = 300 * time.Millisecond
 
-// watchDir reloads when a *.yaml file in the lexicon directory changes.
-// It watches the directory, not the files, because editors save by
-// writing a new file and renaming it over the old one.
+// DefaultLexiconCheckInterval is how often serve compares the lexicon
+// directory's content with what it last loaded, for changes no watch sees.
+const DefaultLexiconCheckInterval = 30 * time.Second
+
+// watchDir reloads when the lexicon directory's content changes, seen in
+// three ways:
+//   - the directory is watched, not its files, because editors save by
+//     writing a new file and renaming it over the old one; a change to a
+//     *.yaml file (a chmod too: a file made readable again) or to an entry
+//     named ..* (a Kubernetes ConfigMap mount swaps its ..data symlink)
+//     counts;
+//   - its parent is watched for the directory itself being replaced (mv
+//     lex lex.old; cp -r lex.old lex), and the new one is watched in turn;
+//   - every r.checkEvery the content is hashed and compared with what the
+//     last reload read, for what no watch sees (a file symlinked from
+//     elsewhere, a network file system).
 func (r *reloader) watchDir(ctx context.Context) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watch lexicon directory: %w", err)
 	}
 	defer w.Close()
-	if err := w.Add(r.source); err != nil {
+	dir, err := filepath.Abs(r.source)
+	if err != nil {
 		return fmt.Errorf("watch lexicon directory %s: %w", r.source, err)
+	}
+	if err := w.Add(dir); err != nil {
+		return fmt.Errorf("watch lexicon directory %s: %w", r.source, err)
+	}
+	if err := w.Add(filepath.Dir(dir)); err != nil {
+		return fmt.Errorf("watch lexicon directory's parent %s: %w", filepath.Dir(dir), err)
+	}
+	if r.watching != nil {
+		close(r.watching)
+	}
+	var check <-chan time.Time
+	if r.checkEvery > 0 {
+		t := time.NewTicker(r.checkEvery)
+		defer t.Stop()
+		check = t.C
 	}
 	var timer *time.Timer
 	fire := make(chan struct{}, 1)
+	changed := func() {
+		if timer == nil {
+			timer = time.AfterFunc(reloadDebounce, func() {
+				select {
+				case fire <- struct{}{}:
+				default:
+				}
+			})
+		} else {
+			timer.Reset(reloadDebounce)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -186,18 +258,24 @@ func (r *reloader) watchDir(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			if !strings.HasSuffix(filepath.Base(ev.Name), ".yaml") || ev.Op == fsnotify.Chmod {
-				continue
-			}
-			if timer == nil {
-				timer = time.AfterFunc(reloadDebounce, func() {
-					select {
-					case fire <- struct{}{}:
-					default:
+			switch {
+			case ev.Name == dir:
+				// The directory itself was created, renamed or removed
+				// under its name: watch whatever is there now.
+				if ev.Has(fsnotify.Create) {
+					if err := w.Add(dir); err != nil {
+						r.log.Warn("lexicon directory watch", "err", err)
 					}
-				})
-			} else {
-				timer.Reset(reloadDebounce)
+				}
+				changed()
+			case filepath.Dir(ev.Name) != dir:
+				// Another entry of the parent.
+			case strings.HasSuffix(ev.Name, ".yaml"), strings.HasPrefix(filepath.Base(ev.Name), ".."):
+				changed()
+			}
+		case <-check:
+			if h := contentHash(r.source); h != r.lastHash() {
+				_ = r.reload(triggerCheck)
 			}
 		case <-fire:
 			_ = r.reload(triggerFile)
@@ -208,4 +286,24 @@ func (r *reloader) watchDir(ctx context.Context) error {
 			r.log.Warn("lexicon directory watch", "err", err)
 		}
 	}
+}
+
+// contentHash sums the names and contents of dir's *.yaml files as reading
+// them finds them, errors included, so that a file becoming readable again
+// changes it.
+func contentHash(dir string) string {
+	h := sha256.New()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		fmt.Fprintf(h, "error %v", err)
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".yaml") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		fmt.Fprintf(h, "%s\x00%d\x00%v\x00", e.Name(), len(data), err)
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

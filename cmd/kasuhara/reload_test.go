@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -246,4 +248,179 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	if got := f.rl.lexiconStatus().GetLastReload().GetTrigger(); got != "sighup" {
 		t.Errorf("trigger %q, want sighup", got)
 	}
+}
+
+// startWatch runs f's directory watch, checking its content every
+// checkEvery (0: never), until the test ends, and waits until it watches.
+func startWatch(t *testing.T, f *reloadFixture, checkEvery time.Duration) {
+	t.Helper()
+	f.rl.checkEvery = checkEvery
+	f.rl.watching = make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.rl.watchDir(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	select {
+	case <-f.rl.watching:
+	case err := <-done:
+		t.Fatalf("watch ended: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the watch did not start within 10s")
+	}
+}
+
+// TestReloadWhenTheDirectoryIsReplaced: mv lex lex.old; cp -r lex.old lex,
+// then an edit in the new lex, is reloaded. (The watch used to follow the
+// old directory, and nothing reloaded.)
+func TestReloadWhenTheDirectoryIsReplaced(t *testing.T) {
+	f := newReloadFixture(t)
+	startWatch(t, f, 0)
+	before := f.current.Load().Lexicon().Version
+	if err := os.Rename(f.dir, f.dir+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(f.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(f.dir+".old", "threat.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.dir, "threat.yaml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The copy is the same lexicon; wait until its reload is done.
+	if !waitFor(10*time.Second, func() bool { return f.rl.lexiconStatus().GetLastReload().GetTrigger() == triggerFile }) {
+		t.Fatal("replacing the directory did not reload within 10s")
+	}
+	writeLexicon(t, f.dir, lexB)
+	waitVersion(t, f, before)
+	resp, err := f.client.Classify(context.Background(), &kasuharav1.ClassifyRequest{Text: "殺すぞ"})
+	if err != nil || resp.GetLabel() != kasuharav1.Label_LABEL_ROUTINE {
+		t.Errorf("after the edit in the new directory: %v, %v; want lexB answering", resp, err)
+	}
+}
+
+// configMap lays dir out as Kubernetes mounts a ConfigMap: the files in a
+// timestamped directory, ..data a symlink to it, and each file a symlink
+// through ..data. Each call makes a new timestamped directory and swaps
+// ..data to it atomically, as the kubelet does.
+func configMap(t *testing.T, dir, name, content string) {
+	t.Helper()
+	ts := filepath.Join(dir, "..2026_12_01_"+name)
+	if err := os.Mkdir(ts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ts, "threat.yaml"), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Base(ts), filepath.Join(dir, "..data_tmp")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "threat.yaml")
+	if fi, err := os.Lstat(link); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return
+	}
+	os.Remove(link)
+	if err := os.Symlink("..data/threat.yaml", link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReloadOnConfigMapSymlinkSwap: a Kubernetes ConfigMap update, which
+// swaps the ..data symlink and touches no *.yaml name, is reloaded. (It
+// used to be ignored.)
+func TestReloadOnConfigMapSymlinkSwap(t *testing.T) {
+	f := newReloadFixture(t)
+	configMap(t, f.dir, "a", lexA)
+	startWatch(t, f, 0)
+	before := f.current.Load().Lexicon().Version
+	configMap(t, f.dir, "b", lexB)
+	waitVersion(t, f, before)
+	if got := f.rl.lexiconStatus().GetLastReload().GetTrigger(); got != triggerFile {
+		t.Errorf("trigger %q, want %q", got, triggerFile)
+	}
+}
+
+// TestReloadOnPeriodicCheck: a change no watch sees (here, a lexicon file
+// symlinked from another directory, edited there) is reloaded by the
+// periodic content check. (Nothing used to look.)
+func TestReloadOnPeriodicCheck(t *testing.T) {
+	f := newReloadFixture(t)
+	elsewhere := t.TempDir()
+	writeLexicon(t, elsewhere, lexA)
+	os.Remove(filepath.Join(f.dir, "threat.yaml"))
+	if err := os.Symlink(filepath.Join(elsewhere, "threat.yaml"), filepath.Join(f.dir, "threat.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	startWatch(t, f, 100*time.Millisecond)
+	before := f.current.Load().Lexicon().Version
+	writeLexicon(t, elsewhere, lexB)
+	waitVersion(t, f, before)
+	if got := f.rl.lexiconStatus().GetLastReload().GetTrigger(); got != triggerCheck {
+		t.Errorf("trigger %q, want %q", got, triggerCheck)
+	}
+	// Unchanged content is not reloaded again and again.
+	st := f.rl.lexiconStatus().GetLastReload()
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		if got := f.rl.lexiconStatus().GetLastReload(); got.GetAttemptedUnix() != st.GetAttemptedUnix() && got.GetTrigger() == triggerCheck {
+			t.Fatalf("reloaded again with nothing changed: %v", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestReloadReportsAnUnreadableDirectory: a lexicon directory that is gone,
+// or cannot be read, is reported as such, and the last good lexicon keeps
+// serving. (Both used to be reported as "no *.yaml files".)
+func TestReloadReportsAnUnreadableDirectory(t *testing.T) {
+	t.Run("gone", func(t *testing.T) {
+		f := newReloadFixture(t)
+		if err := os.RemoveAll(f.dir); err != nil {
+			t.Fatal(err)
+		}
+		err := f.rl.reload(triggerRPC)
+		if err == nil || !strings.Contains(err.Error(), "read lexicon directory") || !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("reload of a removed directory: %v, want it to say the directory does not exist", err)
+		}
+		if got := testutil.ToFloat64(f.rl.lastOK); got != 0 {
+			t.Errorf("last_reload_successful = %v, want 0", got)
+		}
+	})
+	t.Run("unreadable, then readable again", func(t *testing.T) {
+		if os.Geteuid() == 0 {
+			t.Skip("root reads any directory: permissions cannot make one unreadable")
+		}
+		f := newReloadFixture(t)
+		startWatch(t, f, 0)
+		writeLexicon(t, f.dir, lexB)
+		if err := os.Chmod(filepath.Join(f.dir, "threat.yaml"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(f.dir, 0); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(f.dir, 0o755) })
+		err := f.rl.reload(triggerRPC)
+		if err == nil || !errors.Is(err, fs.ErrPermission) {
+			t.Errorf("reload of an unreadable directory: %v, want permission denied", err)
+		}
+		before := f.current.Load().Lexicon().Version
+		if err := os.Chmod(f.dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(f.dir, "threat.yaml"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		waitVersion(t, f, before) // the chmod back is a change
+	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,17 +30,26 @@ import (
 	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
 )
 
+// Default listen addresses: loopback, so that a server started without
+// thought is not reachable from other hosts.
+const (
+	DefaultGRPCAddr = "127.0.0.1:50051"
+	DefaultHTTPAddr = "127.0.0.1:9090"
+)
+
 // serveConfig is what serve needs beyond the classifier.
 type serveConfig struct {
 	grpcAddr        string
 	httpAddr        string
 	adminAddr       string
 	maxBatch        int
+	maxBatchText    int
 	limits          grpcLimits
 	shutdownTimeout time.Duration
+	lexiconCheck    time.Duration // how often the lexicon directory's content is compared; 0: never
 	logFormat       string
 	logLevel        slog.Level
-	apiKeys         *apiKeys // from --api-key-file; nil accepts any key
+	apiKeys         *apiKeys // from --api-key-file, for gRPC and HTTP; nil accepts any key
 }
 
 func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
@@ -47,19 +57,23 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	var cf classifierFlags
 	cf.register(fs)
 	cfg := serveConfig{}
-	fs.StringVar(&cfg.grpcAddr, "grpc-addr", ":50051", "`HOST:PORT` to serve the gRPC API, health and reflection on (port 0 picks one)")
-	fs.StringVar(&cfg.httpAddr, "http-addr", ":9090", "`HOST:PORT` to serve Prometheus /metrics and /healthz on (port 0 picks one)")
+	fs.StringVar(&cfg.grpcAddr, "grpc-addr", DefaultGRPCAddr, "`HOST:PORT` to serve the gRPC API, health and reflection on (port 0 picks one); loopback only unless widened, e.g. :50051 for every interface")
+	fs.StringVar(&cfg.httpAddr, "http-addr", DefaultHTTPAddr, "`HOST:PORT` to serve the HTTP/JSON API, Prometheus /metrics and /healthz on (port 0 picks one); loopback only unless widened, e.g. :9090 for every interface")
 	fs.StringVar(&cfg.adminAddr, "admin-addr", "127.0.0.1:50052", "`HOST:PORT` to serve the LexiconAdmin gRPC service (Reload, Get) on; keep it private; empty turns it off")
 	fs.IntVar(&cfg.maxBatch, "max-batch", DefaultMaxBatch, "most messages one ClassifyBatch call may carry")
+	fs.IntVar(&cfg.maxBatchText, "max-batch-text-bytes", DefaultMaxBatchTextBytes, "most text bytes, once normalised (NFKC), the messages of one ClassifyBatch or /v1/moderations call may carry together")
 	maxStreams := fs.Uint("max-concurrent-streams", DefaultMaxConcurrentStreams, "most calls one client connection may have open at once")
 	fs.IntVar(&cfg.limits.maxRecvBytes, "max-recv-bytes", 0, "largest gRPC request message in bytes (0: enough for a full --max-batch of --max-text-bytes texts)")
+	fs.Int64Var(&cfg.limits.maxRequestBytes, "max-request-bytes", 0, "most request bytes held at once, gRPC and HTTP, all connections together; past it calls are refused RESOURCE_EXHAUSTED before they are read (0: 16 times the largest request)")
 	fs.IntVar(&cfg.limits.maxInFlight, "max-in-flight", defaultMaxInFlight(), "most Classifier calls served at once; past it calls get RESOURCE_EXHAUSTED at once (0: no limit)")
 	fs.DurationVar(&cfg.limits.keepaliveMinTime, "keepalive-min-time", DefaultKeepaliveMinTime, "shortest interval at which a client may send keepalive pings; faster clients are disconnected")
 	fs.DurationVar(&cfg.limits.maxConnectionIdle, "max-connection-idle", DefaultMaxConnectionIdle, "close a client connection with no call for this long (0: never)")
+	fs.DurationVar(&cfg.limits.streamIdleTimeout, "stream-idle-timeout", DefaultStreamIdleTimeout, "end a ClassifyStream that sends no message for this long with DEADLINE_EXCEEDED (0: never)")
+	fs.DurationVar(&cfg.lexiconCheck, "lexicon-check-interval", DefaultLexiconCheckInterval, "how often to compare the --lexicon directory's content with what was loaded, reloading on a change no file watch saw (0: never)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight calls may take before they are cut off")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text|json (message text is never logged)")
 	fs.TextVar(&cfg.logLevel, "log-level", slog.LevelInfo, "log level: debug|info|warn|error")
-	apiKeyFile := fs.String("api-key-file", "", "`FILE` of API keys (one a line) the HTTP API routes accept; without it any key is accepted")
+	apiKeyFile := fs.String("api-key-file", "", "`FILE` of API keys (one a line) the gRPC Classifier service and the HTTP API routes accept; without it any key is accepted")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -67,8 +81,14 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		fmt.Fprintf(stderr, "kasuhara serve: unexpected argument %q\n", fs.Arg(0))
 		return errUsage
 	}
+	if cfg.lexiconCheck < 0 {
+		return fmt.Errorf("--lexicon-check-interval %v, want >= 0", cfg.lexiconCheck)
+	}
 	if cfg.maxBatch <= 0 {
 		return fmt.Errorf("--max-batch %d, want > 0", cfg.maxBatch)
+	}
+	if cfg.maxBatchText < cf.opts.MaxTextBytes {
+		return fmt.Errorf("--max-batch-text-bytes %d, want >= --max-text-bytes %d", cfg.maxBatchText, cf.opts.MaxTextBytes)
 	}
 	if err := cfg.limits.set(*maxStreams, cfg.maxBatch, cf.opts.MaxTextBytes); err != nil {
 		return err
@@ -108,6 +128,7 @@ type server struct {
 	draining chan struct{}
 	http     *http.Server
 	metrics  *metrics
+	adm      *admission // the in-flight limit gRPC calls and HTTP requests share
 	log      *slog.Logger
 }
 
@@ -116,11 +137,20 @@ type serverDeps struct {
 	// current is the classifier answering now; a reload swaps it.
 	current  *atomic.Pointer[classifier.Classifier]
 	maxBatch int
+	// maxBatchText bounds a batch's texts together, normalised; 0: none.
+	maxBatchText int
 	// limits bound the gRPC server; the zero value leaves grpc-go's defaults.
 	limits grpcLimits
 	log    *slog.Logger
-	// apiKeys are the keys the HTTP API accepts; nil accepts any.
+	// apiKeys are the keys the Classifier service and the HTTP API accept;
+	// nil accepts any.
 	apiKeys *apiKeys
+	// httpWriteTimeout bounds writing one HTTP API response; 0 is
+	// httpWriteTimeout.
+	httpWriteTimeout time.Duration
+	// classifyWorkers is how many messages are classified at once; 0 is
+	// GOMAXPROCS.
+	classifyWorkers int
 }
 
 // newServer builds the gRPC and HTTP servers around the current
@@ -146,20 +176,34 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 		return status.Error(codes.Internal, "internal error")
 	})
 	adm := newAdmission(reg, d.limits.maxInFlight)
-	// Outermost first: every call is counted, then panics anywhere inside
-	// are recovered, then Classifier calls past the in-flight limit are
-	// refused before any work.
+	reqBytes := newRequestBytes(reg, d.limits.maxRequestBytes)
+	g := &gate{adm: adm, keys: d.apiKeys}
+	unary := chainUnary(grpcMetrics.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(onPanic))
+	// The gate refuses calls without a key and unary calls past the
+	// in-flight limit before their requests are read (a stream takes a slot
+	// per message). Then, outermost first: every call is counted, and
+	// panics anywhere inside are recovered. Classify and ClassifyBatch are
+	// served as streams (classifierServiceDesc) that run the unary
+	// interceptors themselves once their request is read, so they are
+	// counted as the unary calls they are.
 	gs := grpc.NewServer(append(d.limits.serverOptions(),
-		grpc.ChainUnaryInterceptor(grpcMetrics.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(onPanic), adm.unary),
-		grpc.ChainStreamInterceptor(grpcMetrics.StreamServerInterceptor(), recovery.StreamServerInterceptor(onPanic), adm.stream),
+		grpc.InTapHandle(g.tap),
+		grpc.UnaryInterceptor(unary),
+		grpc.ChainStreamInterceptor(exceptLazyUnary(grpcMetrics.StreamServerInterceptor()), exceptLazyUnary(recovery.StreamServerInterceptor(onPanic))),
 		// Calls run on reused goroutines whose stacks have already grown to
 		// what classifying needs; a fresh goroutine per call copied its
 		// stack as it grew, about 5% of the server's CPU under load. When
 		// all are busy a call gets a goroutine of its own, so none waits.
 		grpc.NumStreamWorkers(uint32(defaultMaxInFlight())),
 	)...)
-	cs := &classifierServer{current: current, metrics: m, maxBatch: d.maxBatch, log: log}
-	kasuharav1.RegisterClassifierServer(gs, cs)
+	cs := &classifierServer{current: current, metrics: m, maxBatch: d.maxBatch, maxBatchText: d.maxBatchText, log: log, adm: adm,
+		streamIdle: d.limits.streamIdleTimeout, workers: newWorkers(reg, d.classifyWorkers),
+		bytes: reqBytes, unary: unary, readBytes: readBytes{
+			one:   int64(current.Load().Options().MaxTextBytes) + recvItemOverhead,
+			batch: int64(cmp.Or(d.limits.maxRecvBytes, grpcMaxRecvBytes)), // 0: grpc-go's default limit
+		}}
+	desc := classifierServiceDesc()
+	gs.RegisterService(&desc, cs)
 	hs := health.NewServer()
 	draining := make(chan struct{})
 	healthpb.RegisterHealthServer(gs, &drainingHealth{Server: hs, draining: draining})
@@ -178,17 +222,24 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	registerHTTPAPI(mux, httpDeps{cs: cs, keys: d.apiKeys, reg: reg, adm: adm})
+	if d.httpWriteTimeout == 0 {
+		d.httpWriteTimeout = httpWriteTimeout
+	}
+	registerHTTPAPI(mux, httpDeps{cs: cs, keys: d.apiKeys, reg: reg, adm: adm, bytes: reqBytes, writeTimeout: d.httpWriteTimeout})
 	return &server{
-		grpc: gs, health: hs, draining: draining, log: log, metrics: m,
+		grpc: gs, health: hs, draining: draining, log: log, metrics: m, adm: adm,
 		// ReadTimeout ends a request whose body stalls; bodies are at most a
 		// few MB, which any working client sends well within it.
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: httpReadTimeout},
 	}
 }
 
-// httpReadTimeout bounds reading one HTTP request, body included.
-const httpReadTimeout = 30 * time.Second
+// httpReadTimeout bounds reading one HTTP request, body included;
+// httpWriteTimeout writing one API response, from its first byte.
+const (
+	httpReadTimeout  = 30 * time.Second
+	httpWriteTimeout = 10 * time.Second
+)
 
 // lexiconSource is where reloads come from.
 type lexiconSource struct {
@@ -209,8 +260,9 @@ func serve(ctx context.Context, cfg serveConfig, src lexiconSource, log *slog.Lo
 	var current atomic.Pointer[classifier.Classifier]
 	current.Store(c)
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: &current, maxBatch: cfg.maxBatch, limits: cfg.limits, log: log, apiKeys: cfg.apiKeys})
+	srv := newServer(reg, serverDeps{current: &current, maxBatch: cfg.maxBatch, maxBatchText: cfg.maxBatchText, limits: cfg.limits, log: log, apiKeys: cfg.apiKeys})
 	rl := newReloader(reg, src.dir, src.build, &current, func(c *classifier.Classifier) { srv.metrics.setLexicon(c.Lexicon()) }, log)
+	rl.checkEvery = cfg.lexiconCheck
 
 	var lis []net.Listener
 	listen := func(flag, addr string) (net.Listener, error) {

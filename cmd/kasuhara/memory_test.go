@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
+)
+
+// peakRSS is the kernel's record of a process's peak resident memory
+// (VmHWM), in bytes.
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+// maxServeRSS is README.md's worst case for kasuhara serve at its
+// defaults, whatever clients send ("Limits and overload").
+const maxServeRSS = 1 << 30
+
+// TestBinaryMemoryIsBoundedUnderLargeBatches: 48 full-size ClassifyBatch
+// calls at once, 16 MiB each, over one connection, against the real binary
+// at its defaults. The request byte budget lets some be read at a time; the
+// rest wait, unread, for room (and are refused RESOURCE_EXHAUSTED if none
+// comes within a second), and the server's peak RSS stays under README's
+// bound. (Every one used to be read and
+// decoded at once: 60 such calls took RSS to 2.7 GB.)
+func TestBinaryMemoryIsBoundedUnderLargeBatches(t *testing.T) {
+	const calls = 48
+	s := startServe(t, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "")
+	conn, err := grpc.NewClient(s.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := kasuharav1.NewClassifierClient(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := c.Classify(ctx, &kasuharav1.ClassifyRequest{Text: "こんにちは"}); err != nil {
+		t.Fatal(err)
+	}
+	// 256 texts of 64 KiB: the server reads and decodes the whole batch,
+	// then refuses it at once, without classifying, for carrying more
+	// than --max-batch-text-bytes.
+	text := strings.Repeat("注文した商品が届きません。", 65536/len("注文した商品が届きません。"))
+	batch := &kasuharav1.ClassifyBatchRequest{}
+	for range DefaultMaxBatch {
+		batch.Requests = append(batch.Requests, &kasuharav1.ClassifyRequest{Id: strings.Repeat("i", 512), Text: text})
+	}
+
+	var (
+		mu      sync.Mutex
+		answers = map[codes.Code]int{}
+		other   []string
+		wg      sync.WaitGroup
+	)
+	for range calls {
+		wg.Go(func() {
+			_, err := c.ClassifyBatch(ctx, batch)
+			st := status.Convert(err)
+			mu.Lock()
+			defer mu.Unlock()
+			answers[st.Code()]++
+			switch {
+			case st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), "(--max-batch-text-bytes)"):
+			case st.Code() == codes.ResourceExhausted && strings.Contains(st.Message(), "--max-request-bytes"):
+			default:
+				other = append(other, err.Error())
+			}
+		})
+	}
+	wg.Wait()
+	if len(other) > 0 {
+		t.Errorf("%d calls failed otherwise, e.g. %s", len(other), other[0])
+	}
+	if answers[codes.InvalidArgument] == 0 {
+		t.Errorf("answers %v, want some batches read", answers)
+	}
+	peak := peakRSS(t, s.cmd.Process.Pid)
+	t.Logf("%d batches of %d MiB: %v; server peak RSS %d MiB", calls, proto.Size(batch)>>20, answers, peak>>20)
+	if peak > maxServeRSS {
+		t.Errorf("server peak RSS %d MiB, want under README's %d MiB", peak>>20, maxServeRSS>>20)
+	}
+	s.stop(t)
+}

@@ -564,7 +564,8 @@ func (x *LexiconStatus) GetLastReload() *ReloadStatus {
 
 type ReloadStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// What asked for the reload: start, sighup, file or rpc.
+	// What asked for the reload: start, sighup, file, rpc or check (the
+	// periodic comparison of the lexicon files' content).
 	Trigger    string `protobuf:"bytes,1,opt,name=trigger,proto3" json:"trigger,omitempty"`
 	Successful bool   `protobuf:"varint,2,opt,name=successful,proto3" json:"successful,omitempty"`
 	// Unix seconds of the last attempt and of the last success.

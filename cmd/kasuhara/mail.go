@@ -6,11 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/kasuhara/kasuhara/classifier"
 	"github.com/kasuhara/kasuhara/mailfilter"
@@ -25,6 +28,7 @@ const DefaultMaxMessageBytes = 10240000
 type mailFlags struct {
 	classifierFlags
 	server          string
+	serverKeyFile   string
 	serverTimeout   time.Duration
 	maxMessageBytes int64
 }
@@ -32,6 +36,7 @@ type mailFlags struct {
 func (f *mailFlags) register(fs *flag.FlagSet) {
 	f.classifierFlags.register(fs)
 	fs.StringVar(&f.server, "server", "", "classify through the kasuhara gRPC server at `HOST:PORT` instead of in-process (its thresholds and lexicon then decide)")
+	fs.StringVar(&f.serverKeyFile, "server-api-key-file", "", "with --server, a `FILE` whose first key (blank lines and # comments skipped) is sent as authorization: Bearer, for a server started with --api-key-file")
 	fs.DurationVar(&f.serverTimeout, "server-timeout", 10*time.Second, "with --server, how long one message may take before it passes unscored")
 	fs.Int64Var(&f.maxMessageBytes, "max-message-bytes", DefaultMaxMessageBytes, "largest message read and scored; a larger one passes with X-Kasuhara-Error")
 }
@@ -42,6 +47,8 @@ func (f *mailFlags) validate() error {
 		return fmt.Errorf("--max-message-bytes %d, want > 0", f.maxMessageBytes)
 	case f.server != "" && f.serverTimeout <= 0:
 		return fmt.Errorf("--server-timeout %v, want > 0", f.serverTimeout)
+	case f.server == "" && f.serverKeyFile != "":
+		return fmt.Errorf("--server-api-key-file needs --server")
 	}
 	return nil
 }
@@ -64,6 +71,12 @@ func (f *mailFlags) filter() (filter *mailfilter.Filter, close func(), err error
 		}
 		return filter, func() {}, nil
 	}
+	var key string
+	if f.serverKeyFile != "" {
+		if key, err = readAPIKey(f.serverKeyFile); err != nil {
+			return nil, nil, err
+		}
+	}
 	conn, err := grpc.NewClient(f.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, nil, fmt.Errorf("--server %s: %w", f.server, err)
@@ -73,6 +86,9 @@ func (f *mailFlags) filter() (filter *mailfilter.Filter, close func(), err error
 	filter.Classify = func(ctx context.Context, text string) (mailfilter.Verdict, error) {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
+		if key != "" {
+			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key)
+		}
 		resp, err := client.Classify(ctx, &kasuharav1.ClassifyRequest{Text: text})
 		if err != nil {
 			return mailfilter.Verdict{}, fmt.Errorf("classify on %s: %w", f.server, err)
@@ -80,6 +96,20 @@ func (f *mailFlags) filter() (filter *mailfilter.Filter, close func(), err error
 		return verdictOfProto(resp)
 	}
 	return filter, func() { conn.Close() }, nil
+}
+
+// readAPIKey returns the first key in path, read as --api-key-file is.
+func readAPIKey(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--server-api-key-file: %w", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			return line, nil
+		}
+	}
+	return "", fmt.Errorf("--server-api-key-file %s: no key, want one a line", path)
 }
 
 func verdictOf(r classifier.Result) mailfilter.Verdict {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +29,9 @@ const jisThreat = "From: taro@example.jp\r\n" +
 	"> quoted\r\n"
 
 const plainRoutine = "Subject: question\n\nWhen will my order ship?\n"
+
+// plainThreat is a threat in plain UTF-8.
+const plainThreat = "Subject: x\nContent-Type: text/plain; charset=utf-8\n\nお前の会社、ネットで晒すからな。殺すぞ。\n"
 
 // fakeClassifier is a remote kasuhara server that answers one fixed
 // response and records the texts it was sent.
@@ -280,4 +285,44 @@ func TestMailDropsForgedVerdicts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMailSendsTheServerAPIKey: against the real server started with
+// --api-key-file, mail --server is refused without a key and scores the
+// mail with --server-api-key-file.
+func TestMailSendsTheServerAPIKey(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	if err := os.WriteFile(keys, []byte("# gateway\nk-mail\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "", "--api-key-file", keys)
+	for _, c := range []struct {
+		name, want string
+		args       []string
+	}{
+		{"without a key the mail passes unscored", "X-Kasuhara-Error: classify-failed", []string{"--server", s.grpcAddr}},
+		{"with the key file it is scored", "X-Kasuhara-Label: harassment", []string{"--server", s.grpcAddr, "--server-api-key-file", keys}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if err := runMail(context.Background(), c.args, strings.NewReader(plainThreat), &out, &errOut); err != nil {
+				t.Fatalf("err = %v; stderr: %s", err, errOut.String())
+			}
+			if !strings.Contains(out.String(), c.want) {
+				t.Errorf("output has no %q:\n%s\nstderr: %s", c.want, out.String(), errOut.String())
+			}
+		})
+	}
+	t.Run("a key file with no key is an error, and the mail still passes", func(t *testing.T) {
+		empty := filepath.Join(dir, "empty")
+		os.WriteFile(empty, []byte("# none\n"), 0o600)
+		var out, errOut bytes.Buffer
+		if err := runMail(context.Background(), []string{"--server", s.grpcAddr, "--server-api-key-file", empty}, strings.NewReader(plainThreat), &out, &errOut); err != nil {
+			t.Fatalf("err = %v", err)
+		}
+		if !strings.Contains(out.String(), "X-Kasuhara-Error") || !strings.Contains(errOut.String(), "no key") {
+			t.Errorf("output %q, stderr %q: want X-Kasuhara-Error and a word on the missing key", out.String(), errOut.String())
+		}
+	})
 }

@@ -247,6 +247,12 @@ type lexical struct {
 	// kana is set when the surface is all kana: such a token may be a word
 	// written phonetically (ころす, コロス) and also matches by reading.
 	kana bool
+	// dependent is set for a word that cannot stand alone: a particle, an
+	// auxiliary, a suffix or a dependent word (て, れる, さん, てる).
+	dependent bool
+	// honorific is set for an honorific prefix (お, ご, 御) or a suffix for
+	// a person (さん, 様, ちゃん, くん).
+	honorific bool
 	// byReading is set on a word joinSplit made from tokens cut too
 	// finely: it matches a pattern word that reads as it does (無脳 for
 	// 無能).
@@ -296,6 +302,9 @@ func readLexical(k tokenizer.Token) *lexical {
 	l.particle = feature(f, 0) == "助詞" && (feature(f, 1) == "格助詞" || feature(f, 1) == "係助詞")
 	l.function = feature(f, 0) == "助詞" || feature(f, 0) == "助動詞"
 	l.noun = feature(f, 0) == "名詞"
+	l.dependent = l.function || strings.Contains(l.pos, "非自立") || strings.Contains(l.pos, "接尾")
+	l.honorific = strings.HasPrefix(l.pos, "接頭詞") && (surface == "お" || surface == "ご" || surface == "御") ||
+		strings.HasPrefix(l.pos, "名詞,接尾") && contains(honorificSuffixes, surface)
 	l.kana = allKana(surface)
 	l.spelling = fold(surface)
 	l.reading = l.spelling

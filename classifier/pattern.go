@@ -263,7 +263,7 @@ func (a *Analyzer) words(part, suffix string, subs *substitutions) ([]element, b
 		}
 		e := element{keys: t.keys, imperative: t.imperative, aspect: t.aspect, optional: t.particle, surface: t.surface,
 			spelling: t.reading, kana: t.kana, known: t.cached, function: t.function, noun: t.noun,
-			content:      !t.function && !strings.Contains(t.pos, "非自立") && !strings.Contains(t.pos, "接尾"),
+			content:      !t.dependent,
 			caseParticle: strings.HasPrefix(t.pos, "助詞,格助詞") && t.surface != "の"}
 		e.negation, e.verb = isNegation(&t), strings.HasPrefix(t.pos, "動詞,自立") || strings.HasPrefix(t.pos, "動詞,非自立")
 		for _, k := range t.keys {
@@ -494,7 +494,7 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, b
 				return p.rest(toks, pe, k+1)
 			}
 		}
-	case j < len(toks) && honorific(&toks[j]) && at(j+1):
+	case j < len(toks) && toks[j].honorific && at(j+1):
 		// A phrase takes honorifics the pattern leaves out: 文書でご説明
 		// for 文書で説明, 担当者さんに for 担当者に.
 		return p.rest(toks, pe, j+1)
@@ -510,18 +510,8 @@ func teForm(e *element) bool {
 	return e.function && !e.caseParticle && (e.surface == "て" || e.surface == "で")
 }
 
-// honorific reports an honorific prefix (お, ご, 御) or a suffix for a
-// person (さん, 様, ちゃん, くん).
-func honorific(t *token) bool {
-	switch {
-	case strings.HasPrefix(t.pos, "接頭詞"):
-		return t.surface == "お" || t.surface == "ご" || t.surface == "御"
-	case strings.HasPrefix(t.pos, "名詞,接尾"):
-		return contains(honorificSuffixes, t.surface)
-	}
-	return false
-}
-
+// honorificSuffixes are the suffixes for a person a phrase may add (see
+// lexical.honorific).
 var honorificSuffixes = []string{"さん", "様", "さま", "ちゃん", "くん", "君", "殿"}
 
 // maxAdjunct is how many tokens an inserted adjunct may have.

@@ -22,9 +22,10 @@ import (
 // so already match.
 type forms struct {
 	set map[string]bool
-	// firsts are the first runes of set's forms: a run that starts with
-	// another cannot spell one.
-	firsts map[rune]bool
+	// firsts has a bit for the first rune of each of set's forms: a run
+	// that starts with another cannot spell one. Forms are Japanese, so
+	// the bits cover the Basic Multilingual Plane.
+	firsts [1 << 16 / 64]uint64
 	// cuts are what an unknown word is cut at: the forms, and every
 	// content word of three runes or more as written and as read (コロス
 	// in コロスコロス).
@@ -67,7 +68,7 @@ func (f *forms) goroStem(digits []rune) ([]rune, bool) {
 // newForms collects the forms of pats' words; harassing tells whether a
 // pattern's owner is a harassment entry.
 func newForms(pats []*pattern, harassing func(owner int) bool) *forms {
-	f := &forms{set: map[string]bool{}, firsts: map[rune]bool{}, cuts: map[string]bool{}, stems: map[string]string{}, goroStems: map[string]bool{}, homophones: map[string]bool{}}
+	f := &forms{set: map[string]bool{}, cuts: map[string]bool{}, stems: map[string]string{}, goroStems: map[string]bool{}, homophones: map[string]bool{}}
 	add := func(s string, form bool) {
 		n := utf8.RuneCountInString(s)
 		if n >= 3 || form && n >= 2 {
@@ -75,8 +76,9 @@ func newForms(pats []*pattern, harassing func(owner int) bool) *forms {
 			f.longest = max(f.longest, n)
 			if form {
 				f.set[s] = true
-				r, _ := utf8.DecodeRuneInString(s)
-				f.firsts[r] = true
+				if r, _ := utf8.DecodeRuneInString(s); r < 1<<16 {
+					f.firsts[r/64] |= 1 << (r % 64)
+				}
 			}
 		}
 	}
@@ -198,11 +200,11 @@ func (a *Analyzer) joinSplit(toks []token, from int, f *forms) []token {
 		return toks
 	}
 	for i := from; i < len(toks); i++ {
-		if r, _ := utf8.DecodeRuneInString(toks[i].surface); !f.firsts[foldRune(r)] && !strings.HasPrefix(toks[i].pos, "接頭詞") {
+		if r, _ := utf8.DecodeRuneInString(toks[i].surface); !f.starts(foldRune(r)) && !strings.HasPrefix(toks[i].pos, "接頭詞") {
 			continue // no form starts so, nor a homophone (無|脳)
 		}
-		if p := toks[i].pos; toks[i].function || strings.HasPrefix(p, "動詞,接尾") || strings.Contains(p, "非自立") {
-			continue // a word starts with a word of its own: not さ|れ|ず
+		if toks[i].dependent && !strings.HasPrefix(toks[i].pos, "名詞,接尾") {
+			continue // a word starts with a word of its own: not さ|れ|ず; 死|ね may start with a noun suffix
 		}
 		if !mayJoin(toks[i:min(len(toks), i+maxJoin)]) {
 			continue
@@ -219,6 +221,11 @@ func (a *Analyzer) joinSplit(toks []token, from int, f *forms) []token {
 		}
 	}
 	return toks
+}
+
+// starts reports whether a form starts with r.
+func (f *forms) starts(r rune) bool {
+	return r >= 0 && r < 1<<16 && f.firsts[r/64]&(1<<(r%64)) != 0
 }
 
 // foldRune maps a katakana rune to hiragana, as fold does.

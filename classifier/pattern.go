@@ -485,10 +485,12 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, b
 		return p.match(toks, pe+1, j, sentence, true)
 	case at(j):
 		return p.rest(toks, pe, j)
-	case e.verb && pe > 0 && teForm(&p.elems[pe-1]):
-		// Between a て-form and the verb it leads to, the message may name
-		// where or how (包丁持ってそっちの事務所に行く for 包丁持って行く):
-		// nouns with their particles, adverbs, no predicate.
+	case e.verb && pe > 0 && !skipped && (teForm(&p.elems[pe-1]) || p.elems[pe-1].caseParticle):
+		// Before a verb, after a て-form or an argument the pattern marks,
+		// the message may name where, what or how (包丁持ってそっちの事務所に
+		// 行く for 包丁持って行く, レビューに今回のことを正直に書く for
+		// レビューに書く): nouns with their particles, adverbs, no predicate;
+		// never after the pattern's particle was left out or replaced.
 		for k := j; k < j+maxAdjunct && k < len(toks) && toks[k].sentence == sentence && adjunct(&toks[k]); k++ {
 			if at(k + 1) {
 				return p.rest(toks, pe, k+1)
@@ -515,7 +517,7 @@ func teForm(e *element) bool {
 var honorificSuffixes = []string{"さん", "様", "さま", "ちゃん", "くん", "君", "殿"}
 
 // maxAdjunct is how many tokens an inserted adjunct may have.
-const maxAdjunct = 6
+const maxAdjunct = 10
 
 // adjunct reports a token that may stand in a phrase naming where, when or
 // how: a noun, a prefix, an adnominal, an adverb, a case particle.
@@ -524,7 +526,7 @@ func adjunct(t *token) bool {
 	case t.noun, strings.HasPrefix(t.pos, "接頭詞"), strings.HasPrefix(t.pos, "連体詞"), strings.HasPrefix(t.pos, "副詞"):
 		return true
 	}
-	return strings.HasPrefix(t.pos, "助詞,格助詞") || t.pos == "助詞,連体化"
+	return strings.HasPrefix(t.pos, "助詞,格助詞") || t.pos == "助詞,連体化" || t.pos == "助詞,副詞化"
 }
 
 // clauseEnd reports a particle that closes a clause and opens another

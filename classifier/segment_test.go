@@ -110,6 +110,10 @@ entries:
     weight: 0.9
   - pattern: 文書で説明して
     weight: 0.9
+  - pattern: レビューに書きます
+    weight: 0.9
+  - pattern: 後をつける
+    weight: 0.9
 `}, Options{})
 	for _, tc := range []struct{ phenomenon, text, entry string }{
 		{"a place named between て and its verb", "包丁持ってそっちの事務所に行ってやるよ", "包丁持って行くぞ"},
@@ -119,6 +123,7 @@ entries:
 		{"an honorific suffix", "担当者さんに土下座して謝らせろ", "担当者に…謝らせろ"},
 		{"an honorific prefix", "文書でご説明していただきたい", "文書で説明して"},
 		{"a long gap in one clause", "担当者に今日中に必ず店の前で頭を下げて謝らせろ", "担当者に…謝らせろ"},
+		{"what and how named between an argument and its verb", "レビューに今回の対応のことを正直に書きます", "レビューに書きます"},
 	} {
 		t.Run(tc.phenomenon+": "+tc.text, func(t *testing.T) {
 			r, _ := c.Classify(tc.text)
@@ -131,6 +136,7 @@ entries:
 		{"an intent ending is required", "包丁持って行くのを忘れました"},
 		{"a predicate is no adjunct", "包丁持って帰ったら店に行く"},
 		{"a gap stops at an adversative clause end", "担当者には感謝しているけど、息子に謝らせろと言われた"},
+		{"no adjunct after a particle the message replaced", "宿泊予約のみですが後から食事をつけることはできますか"},
 	} {
 		t.Run(tc.rule+": "+tc.text, func(t *testing.T) {
 			if r, _ := c.Classify(tc.text); len(r.Matches) != 0 {

@@ -489,7 +489,7 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, b
 		// Before a verb, after a て-form or an argument the pattern marks,
 		// the message may name where, what or how (包丁持ってそっちの事務所に
 		// 行く for 包丁持って行く, レビューに今回のことを正直に書く for
-		// レビューに書く): nouns with their particles, adverbs, no predicate;
+		// レビューに書く): nouns with their particles, no adverb, no predicate;
 		// never after the pattern's particle was left out or replaced.
 		for k := j; k < j+maxAdjunct && k < len(toks) && toks[k].sentence == sentence && adjunct(&toks[k]); k++ {
 			if at(k + 1) {
@@ -519,12 +519,14 @@ var honorificSuffixes = []string{"さん", "様", "さま", "ちゃん", "くん
 // maxAdjunct is how many tokens an inserted adjunct may have.
 const maxAdjunct = 10
 
-// adjunct reports a token that may stand in a phrase naming where, when or
-// how: a noun, a prefix, an adnominal, an adverb, a case particle.
+// adjunct reports a token that may stand in a phrase naming where, what or
+// how: a noun (正直 of 正直に too), a prefix, an adnominal, a case particle.
+// Adverbs change what the verb says (よく分からない), so they are no
+// adjuncts.
 func adjunct(t *token) bool {
 	switch {
-	case t.noun, strings.HasPrefix(t.pos, "接頭詞"), strings.HasPrefix(t.pos, "連体詞"), strings.HasPrefix(t.pos, "副詞"):
-		return true
+	case t.noun, strings.HasPrefix(t.pos, "接頭詞"), strings.HasPrefix(t.pos, "連体詞"):
+		return true // not an adverb: よく分からない is not 分からない
 	}
 	return strings.HasPrefix(t.pos, "助詞,格助詞") || t.pos == "助詞,連体化" || t.pos == "助詞,副詞化"
 }

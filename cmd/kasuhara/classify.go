@@ -43,7 +43,7 @@ func toJSON(id json.RawMessage, r classifier.Result) resultJSON {
 		out.Categories[string(c)] = s
 	}
 	for _, m := range r.Matches {
-		out.Matches = append(out.Matches, matchJSON{string(m.Category), m.Entry, m.Text, m.Start, m.End, m.Weight, modifierNames(m.Modifiers)})
+		out.Matches = append(out.Matches, matchJSON{string(m.Category), m.Entry, m.Text, m.Start, m.End, m.Weight, classifier.ModifierNames(m.Modifiers)})
 	}
 	return out
 }

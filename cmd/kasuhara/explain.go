@@ -67,7 +67,7 @@ func writeExplanation(w io.Writer, x classifier.Explanation) error {
 	for _, m := range x.Matches {
 		mods := ""
 		if len(m.Modifiers) > 0 {
-			mods = " (" + strings.Join(modifierNames(m.Modifiers), ", ") + ")"
+			mods = " (" + strings.Join(classifier.ModifierNames(m.Modifiers), ", ") + ")"
 		}
 		fmt.Fprintf(tw, "  [%d,%d)\t%q\t%s\t%q\tweight %.2f%s\t%s\n", m.Start, m.End, m.Text, m.Category, m.Entry, m.Weight, mods, m.Source)
 	}

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -36,7 +36,7 @@ func BenchmarkServeClassify(b *testing.B) {
 	}
 	lex, err := lexicon.Default()
 	srv := newServer(prometheus.NewRegistry(), serverDeps{current: serving(b, lex, err), maxBatch: DefaultMaxBatch,
-		limits: grpcLimits{maxConcurrentStreams: DefaultMaxConcurrentStreams, maxInFlight: defaultMaxInFlight()}, log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		limits: Limits{MaxConcurrentStreams: DefaultMaxConcurrentStreams, MaxInFlight: DefaultMaxInFlight()}, log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/kasuhara/kasuhara/classifier"
+	"github.com/kasuhara/kasuhara/evaluation"
 	"github.com/kasuhara/kasuhara/lexicon"
 )
 
@@ -40,7 +41,7 @@ func runExplain(_ context.Context, args []string, stdin io.Reader, stdout, stder
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
-		return enc.Encode(toJSON(json.RawMessage("null"), x.Result))
+		return enc.Encode(evaluation.FromResult(json.RawMessage("null"), x.Result))
 	}
 	return writeExplanation(stdout, x)
 }

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kasuhara/kasuhara/classifier"
+	"github.com/kasuhara/kasuhara/evaluation"
 	"github.com/kasuhara/kasuhara/lexicon"
 )
 
@@ -307,13 +308,13 @@ func coverCorpus(cv *classifier.Coverage, maxText int, path string, bad *[]lintE
 		return fmt.Errorf("coverage: %w", err)
 	}
 	defer f.Close()
-	lines := newLineReader(f, 6*maxText+4096) // as readCorpus: text may be all \uXXXX
+	lines := evaluation.NewLineReader(f, 6*maxText+4096) // as evaluation.ReadCorpus: text may be all \uXXXX
 	for n := 1; ; n++ {
-		line, err := lines.next()
+		line, err := lines.Next()
 		if err == io.EOF {
 			return nil
 		}
-		if tl := (*lineTooLongError)(nil); errors.As(err, &tl) {
+		if tl := (*evaluation.LineTooLongError)(nil); errors.As(err, &tl) {
 			*bad = append(*bad, lintErrorJSON{path, n, tl.Error()})
 			continue
 		} else if err != nil {
@@ -356,7 +357,7 @@ func corpusText(line []byte) (id string, text *string, msg string) {
 		return "", nil, "invalid JSON: want an object with a string \"text\""
 	}
 	if in.ID != nil {
-		id = idString(in.ID)
+		id = evaluation.IDString(in.ID)
 	}
 	if in.Text == nil {
 		return id, nil, `missing "text"`
@@ -543,16 +544,16 @@ func runLexiconDiff(_ context.Context, args []string, _ io.Reader, stdout, stder
 	if err != nil {
 		return fmt.Errorf("--new: %w", err)
 	}
-	msgs, err := readCorpus(*corpus, false, oldC, newC)
+	msgs, err := evaluation.ReadCorpus(*corpus, false, oldC, newC)
 	if err != nil {
 		return err
 	}
-	rep := diffLexicons(msgs)
+	rep := evaluation.Diff(msgs)
 	rep.OldVersion, rep.NewVersion = oldC.Lexicon().Version, newC.Lexicon().Version
 	if *asJSON {
 		return printJSON(stdout, rep)
 	}
-	return writeDiff(stdout, rep)
+	return evaluation.WriteDiff(stdout, rep)
 }
 
 // lexiconDirArg turns a --old or --new value into a --lexicon one.
@@ -561,143 +562,4 @@ func lexiconDirArg(s string) string {
 		return ""
 	}
 	return s
-}
-
-// diffReport is what lexicon diff prints, and its JSON form.
-type diffReport struct {
-	OldVersion string `json:"old_version"`
-	NewVersion string `json:"new_version"`
-	N          int    `json:"n"`
-	// Changed lists the messages whose label changes, in corpus order.
-	Changed []labelChange `json:"changed"`
-	// Transitions counts the changes by "old->new" label.
-	Transitions map[string]int `json:"transitions"`
-	// Fixed and Broken count, among changed messages with a gold label,
-	// those the new lexicon gets right and those the old one did.
-	Fixed  int `json:"fixed"`
-	Broken int `json:"broken"`
-}
-
-type labelChange struct {
-	ID   json.RawMessage `json:"id"`
-	Line int             `json:"line"`
-	Old  string          `json:"old"`
-	New  string          `json:"new"`
-	Gold string          `json:"gold,omitempty"`
-	Text string          `json:"text"` // the first 60 characters
-	// OnlyOld and OnlyNew are the matches of entries that fired with one
-	// lexicon only (entries are told apart by category and pattern).
-	OnlyOld []matchJSON `json:"only_old"`
-	OnlyNew []matchJSON `json:"only_new"`
-	// Reweighted are entries that fired with both, at different weights.
-	Reweighted []reweighted `json:"reweighted"`
-	cut        bool
-}
-
-type reweighted struct {
-	Category  string  `json:"category"`
-	Entry     string  `json:"entry"`
-	OldWeight float64 `json:"old_weight"`
-	NewWeight float64 `json:"new_weight"`
-}
-
-// entryKey identifies an entry across two versions of a lexicon.
-type entryKey struct{ category, entry string }
-
-// diffLexicons compares the labels of two classifiers (results[0], old, and
-// results[1], new) message by message.
-func diffLexicons(msgs []corpusMessage) diffReport {
-	rep := diffReport{N: len(msgs), Changed: []labelChange{}, Transitions: map[string]int{}}
-	for _, m := range msgs {
-		o, n := m.results[0], m.results[1]
-		if o.Label == n.Label {
-			continue
-		}
-		ch := labelChange{ID: m.id, Line: m.line, Old: o.Label, New: n.Label, Text: excerpt(m.text), cut: excerpt(m.text) != m.text,
-			OnlyOld: []matchJSON{}, OnlyNew: []matchJSON{}, Reweighted: []reweighted{}}
-		if m.gold != classifier.LabelUnspecified {
-			ch.Gold = m.gold.String()
-			switch ch.Gold {
-			case n.Label:
-				rep.Fixed++
-			case o.Label:
-				rep.Broken++
-			}
-		}
-		ow, nw := entryWeights(o.Matches), entryWeights(n.Matches)
-		for _, mt := range o.Matches {
-			if _, ok := nw[entryKey{mt.Category, mt.Entry}]; !ok {
-				ch.OnlyOld = append(ch.OnlyOld, mt)
-			}
-		}
-		for _, mt := range n.Matches {
-			k := entryKey{mt.Category, mt.Entry}
-			w, ok := ow[k]
-			switch {
-			case !ok:
-				ch.OnlyNew = append(ch.OnlyNew, mt)
-			case w != nw[k] && !hasReweighted(ch.Reweighted, k):
-				ch.Reweighted = append(ch.Reweighted, reweighted{k.category, k.entry, w, nw[k]})
-			}
-		}
-		rep.Changed = append(rep.Changed, ch)
-		rep.Transitions[o.Label+"->"+n.Label]++
-	}
-	return rep
-}
-
-// entryWeights is the heaviest match of each entry that fired.
-func entryWeights(ms []matchJSON) map[entryKey]float64 {
-	w := map[entryKey]float64{}
-	for _, m := range ms {
-		k := entryKey{m.Category, m.Entry}
-		if cur, ok := w[k]; !ok || m.Weight > cur {
-			w[k] = m.Weight
-		}
-	}
-	return w
-}
-
-func hasReweighted(rs []reweighted, k entryKey) bool {
-	for _, r := range rs {
-		if r.Category == k.category && r.Entry == k.entry {
-			return true
-		}
-	}
-	return false
-}
-
-func writeDiff(w io.Writer, rep diffReport) error {
-	for _, ch := range rep.Changed {
-		gold := ""
-		if ch.Gold != "" {
-			gold = ", gold " + ch.Gold
-		}
-		fmt.Fprintf(w, "%s (line %d): %s → %s%s\n  %s\n", idString(ch.ID), ch.Line, ch.Old, ch.New, gold, quoteExcerpt(ch.Text, ch.cut))
-		for _, part := range []struct {
-			name string
-			ms   []matchJSON
-		}{{"only old", ch.OnlyOld}, {"only new", ch.OnlyNew}} {
-			if len(part.ms) > 0 {
-				fmt.Fprintf(w, "  %s:\n", part.name)
-				writeMatches(w, "    ", part.ms)
-			}
-		}
-		for _, r := range ch.Reweighted {
-			fmt.Fprintf(w, "  reweighted: %s %q weight %.2f → %.2f\n", r.Category, r.Entry, r.OldWeight, r.NewWeight)
-		}
-	}
-	if len(rep.Changed) > 0 {
-		fmt.Fprintln(w)
-	}
-	for _, o := range evalLabels {
-		for _, n := range evalLabels {
-			if c := rep.Transitions[o.String()+"->"+n.String()]; c > 0 {
-				fmt.Fprintf(w, "%-24s %d\n", o.String()+" → "+n.String(), c)
-			}
-		}
-	}
-	_, err := fmt.Fprintf(w, "%d of %d messages change label (old lexicon %s, new %s); with a gold label: %d fixed, %d broken\n",
-		len(rep.Changed), rep.N, rep.OldVersion, rep.NewVersion, rep.Fixed, rep.Broken)
-	return err
 }

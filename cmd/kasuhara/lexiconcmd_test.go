@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kasuhara/kasuhara/evaluation"
 	"github.com/kasuhara/kasuhara/lexicon"
 )
 
@@ -175,7 +176,7 @@ func TestLexiconDiff(t *testing.T) {
 	if err := runLexicon(context.Background(), append(args, "--json"), nil, &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	var got diffReport
+	var got evaluation.DiffReport
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatalf("%v in %s", err, out.String())
 	}
@@ -194,7 +195,7 @@ func TestLexiconDiff(t *testing.T) {
 	if len(got.Changed) != len(want) {
 		t.Fatalf("%d changed, want %d: %+v", len(got.Changed), len(want), got.Changed)
 	}
-	entries := func(ms []matchJSON) string {
+	entries := func(ms []evaluation.Match) string {
 		var s []string
 		for _, m := range ms {
 			s = append(s, m.Entry)
@@ -203,7 +204,7 @@ func TestLexiconDiff(t *testing.T) {
 	}
 	for i, w := range want {
 		g := got.Changed[i]
-		if idString(g.ID) != w.id || g.Old != w.old || g.New != w.new || g.Gold != w.gold {
+		if evaluation.IDString(g.ID) != w.id || g.Old != w.old || g.New != w.new || g.Gold != w.gold {
 			t.Errorf("change %d = %s %s→%s gold %q, want %s %s→%s gold %q", i, g.ID, g.Old, g.New, g.Gold, w.id, w.old, w.new, w.gold)
 		}
 		if entries(g.OnlyOld) != strings.Join(w.onlyOld, ",") || entries(g.OnlyNew) != strings.Join(w.onlyNew, ",") {
@@ -260,7 +261,7 @@ func TestLexiconDiffDefaultAgainstItself(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got diffReport
+	var got evaluation.DiffReport
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}

@@ -120,6 +120,22 @@ func Failed(err error) Outcome {
 	return Outcome{Err: &Error{Reason: ReasonClassifyFailed, Err: err}}
 }
 
+// Harassment reports whether o is a harassment verdict.
+func (o Outcome) Harassment() bool {
+	return o.Verdict != nil && o.Verdict.Label == "harassment"
+}
+
+// SkippedValue is o's X-Kasuhara-Skipped value (part numbers and reasons, never
+// message text), or "".
+func (o Outcome) SkippedValue() string {
+	for _, f := range o.Fields() {
+		if f.Name == HeaderSkipped {
+			return f.Value
+		}
+	}
+	return ""
+}
+
 // Field is one header field.
 type Field struct {
 	Name, Value string

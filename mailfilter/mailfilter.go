@@ -14,7 +14,8 @@
 //
 // The package knows nothing about classifiers, flags or servers: it is given
 // a ClassifyFunc. A message with nothing it can read gets an
-// X-Kasuhara-Error header instead of a verdict; it is never refused.
+// X-Kasuhara-Error header instead of a verdict; it is never refused. The
+// milter that runs it for Postfix or Sendmail is package mailfilter/milter.
 package mailfilter
 
 import (

@@ -9,6 +9,10 @@
 //	kasuhara mail      add verdict headers to one mail (a pipe filter)
 //	kasuhara milter    add verdict headers as a Postfix/Sendmail milter
 //	kasuhara version   print the build version
+//
+// This package is only wiring: flags, subcommand dispatch and printing.
+// The service is package server, the milter mailfilter/milter, scoring and
+// lexicon diff package evaluation, and classifying package classifier.
 package main
 
 import (

@@ -155,6 +155,9 @@ func TestGRPCBatchAndStreamKeepOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n := len(batch.GetResponses()); n != len(reqs) {
+		t.Fatalf("batch of %d answered with %d responses", len(reqs), n)
+	}
 	for i, r := range batch.GetResponses() {
 		if r.GetId() != reqs[i].GetId() || r.GetLabel() != wantLabels[i] {
 			t.Errorf("batch[%d] = %s %s, want %s %s", i, r.GetId(), r.GetLabel(), reqs[i].GetId(), wantLabels[i])

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -159,6 +160,82 @@ func TestReloadUnderLoadNeverMixesVersions(t *testing.T) {
 	}
 }
 
+// TestReloadUnderLoadAnswersEachBatchWithOneLexicon: batches sent while
+// the lexicon flips between two versions are each answered whole, every
+// response from the same lexicon and labelled by it.
+func TestReloadUnderLoadAnswersEachBatchWithOneLexicon(t *testing.T) {
+	f := newReloadFixture(t)
+	vA := f.current.Load().Lexicon().Version
+	ctx := context.Background()
+	const size = 8
+	req := &kasuharav1.ClassifyBatchRequest{}
+	for i := range size {
+		req.Requests = append(req.Requests, &kasuharav1.ClassifyRequest{Id: string(rune('a' + i)), Text: "殺すぞ"})
+	}
+
+	stop := make(chan struct{})
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		seen     = map[string]int{}
+		failures []string
+	)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := f.client.ClassifyBatch(ctx, req)
+				mu.Lock()
+				switch rs := resp.GetResponses(); {
+				case err != nil:
+					failures = append(failures, err.Error())
+				case len(rs) != size:
+					failures = append(failures, fmt.Sprintf("a batch of %d answered with %d responses", size, len(rs)))
+				default:
+					v := rs[0].GetLexiconVersion()
+					want := kasuharav1.Label_LABEL_ROUTINE
+					if v == vA {
+						want = kasuharav1.Label_LABEL_HARASSMENT
+					}
+					for _, r := range rs {
+						if r.GetLexiconVersion() != v || r.GetLabel() != want {
+							failures = append(failures, fmt.Sprintf("one batch answered by %s and %s (%s)", v, r.GetLexiconVersion(), r.GetLabel()))
+							break
+						}
+					}
+					seen[v]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		content := lexB
+		if i%2 == 1 {
+			content = lexA
+		}
+		writeLexicon(t, f.dir, content)
+		if err := f.rl.reload(triggerRPC); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Fatalf("%d batches failed or mixed versions, e.g. %s", len(failures), failures[0])
+	}
+	if len(seen) != 2 {
+		t.Errorf("batches came from versions %v, want both lexicons", seen)
+	}
+}
+
 func TestBadReloadKeepsTheLastGoodLexicon(t *testing.T) {
 	for _, tt := range []struct{ name, content, want string }{
 		{"broken YAML", "category: threat\nentries: [\n", "invalid YAML"},
@@ -222,8 +299,13 @@ func TestReloadOnFileChange(t *testing.T) {
 	f := newReloadFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	f.rl.watching = make(chan struct{})
 	go func() { done <- f.rl.watchDir(ctx) }()
-	time.Sleep(50 * time.Millisecond) // let the watch start
+	select {
+	case <-f.rl.watching:
+	case err := <-done:
+		t.Fatal(err)
+	}
 	before := f.current.Load().Lexicon().Version
 	writeLexicon(t, f.dir, lexB)
 	waitVersion(t, f, before)
@@ -237,8 +319,9 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	f := newReloadFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go f.rl.watchSIGHUP(ctx)
-	time.Sleep(50 * time.Millisecond) // let signal.Notify take SIGHUP
+	hup, stop := notifySIGHUP() // SIGHUP is taken once it returns
+	defer stop()
+	go f.rl.reloadOnSIGHUP(ctx, hup)
 	before := f.current.Load().Lexicon().Version
 	writeLexicon(t, f.dir, lexB)
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {

@@ -58,6 +58,9 @@ type Config struct {
 	// Lexicon is where the first classifier and every reload come from.
 	Lexicon LexiconSource
 	Log     *slog.Logger
+
+	// watching, if set, is closed once the lexicon directory is watched.
+	watching chan struct{}
 }
 
 // server is the running service: the gRPC server with its health service,
@@ -209,6 +212,7 @@ func Run(ctx context.Context, cfg Config) error {
 	srv := newServer(reg, serverDeps{current: &current, maxBatch: cfg.MaxBatch, maxBatchText: cfg.MaxBatchText, limits: cfg.Limits, log: log, apiKeys: cfg.APIKeys})
 	rl := newReloader(reg, src.Dir, src.Build, &current, func(c *classifier.Classifier) { srv.metrics.setLexicon(c.Lexicon()) }, log)
 	rl.checkEvery = cfg.LexiconCheck
+	rl.watching = cfg.watching
 
 	var lis []net.Listener
 	listen := func(flag, addr string) (net.Listener, error) {
@@ -241,6 +245,10 @@ func Run(ctx context.Context, cfg Config) error {
 		kasuharav1.RegisterLexiconAdminServer(srv.admin, &adminServer{r: rl})
 		reflection.Register(srv.admin)
 	}
+	// SIGHUP is taken before the first log line says the server is up, so
+	// that a reload sent once it is read never kills the process.
+	hup, stopHUP := notifySIGHUP()
+	defer stopHUP()
 	log.Info("serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String(), "admin_addr", adminAddr,
 		"lexicon_version", c.Lexicon().Version, "entries", len(c.Lexicon().Entries))
 
@@ -265,7 +273,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return nil
 		})
 	}
-	g.Go(func() error { rl.watchSIGHUP(gctx); return nil })
+	g.Go(func() error { rl.reloadOnSIGHUP(gctx, hup); return nil })
 	if src.Dir != "" {
 		g.Go(func() error { return rl.watchDir(gctx) })
 	}

@@ -52,11 +52,11 @@ type httpTestOptions struct {
 	maxText  int    // default 1024
 	maxBatch int    // default 8
 	keys     []string
-	// MaxInFlight is the in-flight limit gRPC calls and HTTP requests
+	// maxInFlight is the in-flight limit gRPC calls and HTTP requests
 	// share; 0: none.
-	MaxInFlight int
-	// MaxRequestBytes is the request byte budget they share; 0: none.
-	MaxRequestBytes int64
+	maxInFlight int
+	// maxRequestBytes is the request byte budget they share; 0: none.
+	maxRequestBytes int64
 }
 
 // startHTTP serves a whole server (newServer) over httptest, and its gRPC
@@ -87,7 +87,7 @@ func startHTTP(t *testing.T, o httpTestOptions) *httpTest {
 	}
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: cur, maxBatch: o.maxBatch, apiKeys: keys, limits: Limits{MaxInFlight: o.MaxInFlight, MaxRequestBytes: o.MaxRequestBytes},
+	srv := newServer(reg, serverDeps{current: cur, maxBatch: o.maxBatch, apiKeys: keys, limits: Limits{MaxInFlight: o.maxInFlight, MaxRequestBytes: o.maxRequestBytes},
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	hs := httptest.NewServer(srv.http.Handler)
 	t.Cleanup(hs.Close)
@@ -624,7 +624,7 @@ func runGolden(t *testing.T, ht *httpTest, cases []goldenCase, normalise func(t 
 // every route answers 429 at once, with Retry-After and in its own API's
 // error shape; once the call ends, HTTP requests are served again.
 func TestHTTPOverloadIsRefusedAtOnce(t *testing.T) {
-	ht := startHTTP(t, httpTestOptions{MaxInFlight: 1})
+	ht := startHTTP(t, httpTestOptions{maxInFlight: 1})
 	release := holdSlots(t, ht.adm, 1)
 	for _, rq := range []request{
 		{path: routeClassify, body: `{"text":"こんにちは"}`},
@@ -657,7 +657,7 @@ func TestHTTPOverloadIsRefusedAtOnce(t *testing.T) {
 // TestHTTPStalledBodyHoldsNoSlot: a client that sends headers and stalls
 // its body holds no --max-in-flight slot, so gRPC calls are still served.
 func TestHTTPStalledBodyHoldsNoSlot(t *testing.T) {
-	ht := startHTTP(t, httpTestOptions{MaxInFlight: 2})
+	ht := startHTTP(t, httpTestOptions{maxInFlight: 2})
 	for range 2 {
 		c, err := net.Dial("tcp", strings.TrimPrefix(ht.url, "http://"))
 		if err != nil {
@@ -758,7 +758,7 @@ func TestHTTPClientThatDoesNotReadLosesItsSlotAndAnswer(t *testing.T) {
 // is written. (Bodies used to be read whatever their number.)
 func TestHTTPRequestPastTheByteBudgetIsRefusedUnread(t *testing.T) {
 	const budget = 1 << 20
-	ht := startHTTP(t, httpTestOptions{MaxRequestBytes: budget})
+	ht := startHTTP(t, httpTestOptions{maxRequestBytes: budget})
 	// A client announces a body that fills the budget, and sends none of it.
 	c, err := net.Dial("tcp", strings.TrimPrefix(ht.url, "http://"))
 	if err != nil {

@@ -102,11 +102,12 @@ func newReloadFixture(t *testing.T) *reloadFixture {
 	return f
 }
 
-func TestReloadUnderLoadNeverMixesVersions(t *testing.T) {
-	f := newReloadFixture(t)
-	vA := f.current.Load().Lexicon().Version
-	ctx := context.Background()
-
+// flipUnderLoad calls call on 8 goroutines while f's lexicon flips 20
+// times between lexB and lexA, each reloaded. call returns the lexicon
+// version that answered, or what went wrong. The test fails on anything
+// that went wrong, and unless both versions answered.
+func flipUnderLoad(t *testing.T, f *reloadFixture, what string, call func() (version, failure string)) {
+	t.Helper()
 	stop := make(chan struct{})
 	var (
 		wg       sync.WaitGroup
@@ -124,91 +125,11 @@ func TestReloadUnderLoadNeverMixesVersions(t *testing.T) {
 					return
 				default:
 				}
-				resp, err := f.client.Classify(ctx, &kasuharav1.ClassifyRequest{Id: "x", Text: "殺すぞ"})
+				v, failure := call()
 				mu.Lock()
-				switch {
-				case err != nil:
-					failures = append(failures, err.Error())
-				case resp.GetLexiconVersion() == vA && resp.GetLabel() != kasuharav1.Label_LABEL_HARASSMENT,
-					resp.GetLexiconVersion() != vA && resp.GetLabel() != kasuharav1.Label_LABEL_ROUTINE:
-					failures = append(failures, "version "+resp.GetLexiconVersion()+" answered "+resp.GetLabel().String())
-				default:
-					seen[resp.GetLexiconVersion()]++
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for i := 0; i < 20; i++ {
-		content := lexB
-		if i%2 == 1 {
-			content = lexA
-		}
-		writeLexicon(t, f.dir, content)
-		if err := f.rl.reload(triggerRPC); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	close(stop)
-	wg.Wait()
-	if len(failures) > 0 {
-		t.Fatalf("%d calls failed or mixed versions, e.g. %s", len(failures), failures[0])
-	}
-	if len(seen) != 2 {
-		t.Errorf("responses came from versions %v, want both lexicons", seen)
-	}
-}
-
-// TestReloadUnderLoadAnswersEachBatchWithOneLexicon: batches sent while
-// the lexicon flips between two versions are each answered whole, every
-// response from the same lexicon and labelled by it.
-func TestReloadUnderLoadAnswersEachBatchWithOneLexicon(t *testing.T) {
-	f := newReloadFixture(t)
-	vA := f.current.Load().Lexicon().Version
-	ctx := context.Background()
-	const size = 8
-	req := &kasuharav1.ClassifyBatchRequest{}
-	for i := range size {
-		req.Requests = append(req.Requests, &kasuharav1.ClassifyRequest{Id: string(rune('a' + i)), Text: "殺すぞ"})
-	}
-
-	stop := make(chan struct{})
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		seen     = map[string]int{}
-		failures []string
-	)
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				resp, err := f.client.ClassifyBatch(ctx, req)
-				mu.Lock()
-				switch rs := resp.GetResponses(); {
-				case err != nil:
-					failures = append(failures, err.Error())
-				case len(rs) != size:
-					failures = append(failures, fmt.Sprintf("a batch of %d answered with %d responses", size, len(rs)))
-				default:
-					v := rs[0].GetLexiconVersion()
-					want := kasuharav1.Label_LABEL_ROUTINE
-					if v == vA {
-						want = kasuharav1.Label_LABEL_HARASSMENT
-					}
-					for _, r := range rs {
-						if r.GetLexiconVersion() != v || r.GetLabel() != want {
-							failures = append(failures, fmt.Sprintf("one batch answered by %s and %s (%s)", v, r.GetLexiconVersion(), r.GetLabel()))
-							break
-						}
-					}
+				if failure != "" {
+					failures = append(failures, failure)
+				} else {
 					seen[v]++
 				}
 				mu.Unlock()
@@ -229,11 +150,61 @@ func TestReloadUnderLoadAnswersEachBatchWithOneLexicon(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	if len(failures) > 0 {
-		t.Fatalf("%d batches failed or mixed versions, e.g. %s", len(failures), failures[0])
+		t.Fatalf("%d %s failed or mixed versions, e.g. %s", len(failures), what, failures[0])
 	}
 	if len(seen) != 2 {
-		t.Errorf("batches came from versions %v, want both lexicons", seen)
+		t.Errorf("%s came from versions %v, want both lexicons", what, seen)
 	}
+}
+
+func TestReloadUnderLoadNeverMixesVersions(t *testing.T) {
+	f := newReloadFixture(t)
+	vA := f.current.Load().Lexicon().Version
+	flipUnderLoad(t, f, "calls", func() (string, string) {
+		resp, err := f.client.Classify(context.Background(), &kasuharav1.ClassifyRequest{Id: "x", Text: "殺すぞ"})
+		switch {
+		case err != nil:
+			return "", err.Error()
+		case resp.GetLexiconVersion() == vA && resp.GetLabel() != kasuharav1.Label_LABEL_HARASSMENT,
+			resp.GetLexiconVersion() != vA && resp.GetLabel() != kasuharav1.Label_LABEL_ROUTINE:
+			return "", "version " + resp.GetLexiconVersion() + " answered " + resp.GetLabel().String()
+		}
+		return resp.GetLexiconVersion(), ""
+	})
+}
+
+// TestReloadUnderLoadAnswersEachBatchWithOneLexicon: batches sent while
+// the lexicon flips between two versions are each answered whole, every
+// response from the same lexicon and labelled by it.
+func TestReloadUnderLoadAnswersEachBatchWithOneLexicon(t *testing.T) {
+	f := newReloadFixture(t)
+	vA := f.current.Load().Lexicon().Version
+	const size = 8
+	req := &kasuharav1.ClassifyBatchRequest{}
+	for i := range size {
+		req.Requests = append(req.Requests, &kasuharav1.ClassifyRequest{Id: string(rune('a' + i)), Text: "殺すぞ"})
+	}
+	flipUnderLoad(t, f, "batches", func() (string, string) {
+		resp, err := f.client.ClassifyBatch(context.Background(), req)
+		rs := resp.GetResponses()
+		switch {
+		case err != nil:
+			return "", err.Error()
+		case len(rs) != size:
+			return "", fmt.Sprintf("a batch of %d answered with %d responses", size, len(rs))
+		}
+		v := rs[0].GetLexiconVersion()
+		want := kasuharav1.Label_LABEL_ROUTINE
+		if v == vA {
+			want = kasuharav1.Label_LABEL_HARASSMENT
+		}
+		for _, r := range rs {
+			if r.GetLexiconVersion() != v || r.GetLabel() != want {
+				return "", fmt.Sprintf("one batch answered by %s and %s (%s)", v, r.GetLexiconVersion(), r.GetLabel())
+			}
+		}
+		return v, ""
+	})
 }
 
 func TestBadReloadKeepsTheLastGoodLexicon(t *testing.T) {

@@ -180,24 +180,11 @@ func TestRunAppliesMaxInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "one call in flight", func() bool {
-		return strings.Contains(scrape(t, r.httpAddr), "\nkasuhara_grpc_calls_in_flight 1\n")
+		metrics := (&httpTest{url: "http://" + r.httpAddr}).do(t, request{method: http.MethodGet, path: "/metrics"})
+		return strings.Contains(string(metrics.body), "\nkasuhara_grpc_calls_in_flight 1\n")
 	})
 	_, err := r.client.Classify(ctx, &kasuharav1.ClassifyRequest{Text: "こんにちは"})
 	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "server overloaded: 1 calls in flight") {
 		t.Errorf("a second call with --max-in-flight 1: %v, want ResourceExhausted naming the limit", err)
 	}
-}
-
-func scrape(t *testing.T, addr string) string {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

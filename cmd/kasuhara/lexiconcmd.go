@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/kasuhara/kasuhara/classifier"
 	"github.com/kasuhara/kasuhara/evaluation"
@@ -131,22 +128,6 @@ func writeFile(path string, flags int, data []byte) error {
 // errLintFailed is returned when lint found problems.
 var errLintFailed = errors.New("lint found problems")
 
-// lintReport is what lint prints, and its JSON form.
-type lintReport struct {
-	OK      bool            `json:"ok"`
-	Errors  []lintErrorJSON `json:"errors"`
-	Entries int             `json:"entries"`
-	Version string          `json:"version"`
-	// Coverage is set by --coverage.
-	Coverage *coverageJSON `json:"coverage,omitempty"`
-}
-
-type lintErrorJSON struct {
-	File    string `json:"file"`
-	Line    int    `json:"line"`
-	Message string `json:"message"`
-}
-
 func runLexiconLint(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("lexicon lint", "[--lexicon DIR] [--json] [--coverage CORPUS.jsonl... | --forms ENTRY]", stderr)
 	var cf classifierFlags
@@ -181,11 +162,11 @@ func runLexiconLint(_ context.Context, args []string, _ io.Reader, stdout, stder
 		return fmt.Errorf("new analyzer: %w", err)
 	}
 	cf.opts.Analyzer = an
-	rep, err := lintLexicon(&cf)
+	rep, err := evaluation.Lint(cf.lexiconDir, cf.opts)
 	if err != nil {
 		return err
 	}
-	var bad []lintErrorJSON
+	var bad []evaluation.Problem
 	if *coverage && rep.Entries > 0 {
 		if rep.Coverage, bad, err = coverCorpora(&cf, fs.Args()); err != nil {
 			if rep.OK {
@@ -242,139 +223,30 @@ func corpusArgs(fs *flag.FlagSet, stderr io.Writer) error {
 	return errUsage
 }
 
-// coverageJSON is what --coverage adds to lint's report. Findings are in
-// lexicon coordinates; bad lines in corpus ones. No message text is kept.
-type coverageJSON struct {
-	Corpora      []string              `json:"corpora"`
-	Messages     int                   `json:"messages"`
-	BadLines     []lintErrorJSON       `json:"bad_lines"`
-	Entries      int                   `json:"entries"`
-	EntriesNever int                   `json:"entries_never"`
-	EntriesOnce  int                   `json:"entries_once"`
-	Phrases      int                   `json:"phrases"`
-	PhrasesNever int                   `json:"phrases_never"`
-	PhrasesOnce  int                   `json:"phrases_once"`
-	Findings     []coverageFindingJSON `json:"findings"`
-	summary      string
-}
-
-type coverageFindingJSON struct {
-	lintErrorJSON
-	Category string `json:"category"`
-	Entry    string `json:"entry"`
-	Phrase   string `json:"phrase,omitempty"` // "" when about the entry
-	// Messages is 0 or 1; Once names the one message.
-	Messages int                    `json:"messages"`
-	Once     *classifier.CorpusLine `json:"once,omitempty"`
-}
-
 // coverCorpora classifies every message of the corpora with --lexicon and
-// reports what fired. Bad lines are reported and skipped; a corpus that
-// cannot be read stops it.
-func coverCorpora(cf *classifierFlags, paths []string) (*coverageJSON, []lintErrorJSON, error) {
+// reports what fired, and the corpus lines it could not use.
+func coverCorpora(cf *classifierFlags, paths []string) (*evaluation.Coverage, []evaluation.Problem, error) {
 	c, err := cf.build(cf.opts.Analyzer)
 	if err != nil {
 		return nil, nil, fmt.Errorf("coverage: %w", err)
 	}
-	cv := classifier.NewCoverage(c)
-	out := &coverageJSON{Corpora: paths, BadLines: []lintErrorJSON{}, Findings: []coverageFindingJSON{}}
-	for _, p := range paths {
-		if err := coverCorpus(cv, c.Options().MaxTextBytes, p, &out.BadLines); err != nil {
-			return nil, nil, err
-		}
-	}
-	rep := cv.Report()
-	out.Messages, out.Entries, out.Phrases = rep.Messages, len(rep.Entries), rep.Phrases
-	out.EntriesNever, out.EntriesOnce, out.PhrasesNever, out.PhrasesOnce = rep.EntriesNever, rep.EntriesOnce, rep.PhrasesNever, rep.PhrasesOnce
-	out.summary = rep.Summary()
-	for _, f := range rep.Findings() {
-		fj := coverageFindingJSON{
-			lintErrorJSON: lintErrorJSON{lexiconFile(cf, f.Pos.File), f.Pos.Line, f.Message()},
-			Category:      string(f.Category), Entry: f.Entry, Phrase: f.Phrase, Messages: f.Messages,
-		}
-		if f.Messages == 1 {
-			fj.Once = &f.First
-		}
-		out.Findings = append(out.Findings, fj)
-	}
-	return out, out.BadLines, nil
-}
-
-// coverCorpus adds each message of the JSON Lines file at path to cv,
-// appending its bad lines to bad.
-func coverCorpus(cv *classifier.Coverage, maxText int, path string, bad *[]lintErrorJSON) error {
-	f, err := os.Open(path)
+	cov, err := evaluation.Cover(c, cf.lexiconDir, paths)
 	if err != nil {
-		return fmt.Errorf("coverage: %w", err)
+		return nil, nil, err
 	}
-	defer f.Close()
-	lines := evaluation.NewLineReader(f, 6*maxText+4096) // as evaluation.ReadCorpus: text may be all \uXXXX
-	for n := 1; ; n++ {
-		line, err := lines.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if tl := (*evaluation.LineTooLongError)(nil); errors.As(err, &tl) {
-			*bad = append(*bad, lintErrorJSON{path, n, tl.Error()})
-			continue
-		} else if err != nil {
-			return fmt.Errorf("coverage: read %s: %w", path, err)
-		}
-		id, text, msg := corpusText(line)
-		if msg == "" && text == nil {
-			continue // blank
-		}
-		if msg == "" {
-			if _, err := cv.Add(*text, classifier.CorpusLine{File: path, Line: n, ID: id}); err != nil {
-				msg = "text: " + err.Error()
-			}
-		}
-		if msg != "" {
-			*bad = append(*bad, lintErrorJSON{path, n, msg})
-		}
-	}
-}
-
-// corpusText reads a corpus line's id and text. A blank line gives a nil
-// text and no message; a bad one a message that never quotes the line.
-func corpusText(line []byte) (id string, text *string, msg string) {
-	line = bytes.TrimSpace(line)
-	if len(line) == 0 {
-		return "", nil, ""
-	}
-	if !utf8.Valid(line) {
-		return "", nil, "line is not valid UTF-8"
-	}
-	var in struct {
-		ID   json.RawMessage `json:"id"`
-		Text *string         `json:"text"`
-	}
-	if err := json.Unmarshal(line, &in); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return "", nil, fmt.Sprintf("invalid JSON at byte %d", se.Offset)
-		}
-		return "", nil, "invalid JSON: want an object with a string \"text\""
-	}
-	if in.ID != nil {
-		id = evaluation.IDString(in.ID)
-	}
-	if in.Text == nil {
-		return id, nil, `missing "text"`
-	}
-	return id, in.Text, ""
+	return cov, cov.BadLines, nil
 }
 
 // writeCoverage prints the findings as lint prints its problems, then the
 // summary; bad corpus lines go to stderr.
-func writeCoverage(stdout, stderr io.Writer, cov *coverageJSON) {
+func writeCoverage(stdout, stderr io.Writer, cov *evaluation.Coverage) {
 	for _, f := range cov.Findings {
 		fmt.Fprintf(stdout, "%s:%d: %s\n", f.File, f.Line, f.Message)
 	}
 	for _, b := range cov.BadLines {
 		fmt.Fprintf(stderr, "%s:%d: %s\n", b.File, b.Line, b.Message)
 	}
-	fmt.Fprintf(stdout, "%s; %d corpus files, %d bad lines\n", cov.summary, len(cov.Corpora), len(cov.BadLines))
+	fmt.Fprintf(stdout, "%s; %d corpus files, %d bad lines\n", cov.Summary, len(cov.Corpora), len(cov.BadLines))
 }
 
 // printForms prints what an entry matches: per phrase, each compiled
@@ -391,7 +263,7 @@ func printForms(cf *classifierFlags, entry string, asJSON bool, stdout io.Writer
 	if asJSON {
 		out := make([]formsJSON, len(forms))
 		for i, f := range forms {
-			out[i] = formsJSON{File: lexiconFile(cf, f.Pos.File), Line: f.Pos.Line, Category: string(f.Category), Entry: f.Entry, Weight: f.Weight, Phrases: []phraseFormsJSON{}}
+			out[i] = formsJSON{File: evaluation.LexiconFile(cf.lexiconDir, f.Pos.File), Line: f.Pos.Line, Category: string(f.Category), Entry: f.Entry, Weight: f.Weight, Phrases: []phraseFormsJSON{}}
 			for _, p := range f.Phrases {
 				out[i].Phrases = append(out[i].Phrases, phraseFormsJSON{Phrase: p.Phrase, Patterns: append([]string{}, p.Patterns...), Error: p.Err})
 			}
@@ -400,7 +272,7 @@ func printForms(cf *classifierFlags, entry string, asJSON bool, stdout io.Writer
 	}
 	bw := bufio.NewWriter(stdout)
 	for _, f := range forms {
-		fmt.Fprintf(bw, "%s:%d: %s entry %q, weight %.2f, %d phrases", lexiconFile(cf, f.Pos.File), f.Pos.Line, f.Category, f.Entry, f.Weight, len(f.Phrases))
+		fmt.Fprintf(bw, "%s:%d: %s entry %q, weight %.2f, %d phrases", evaluation.LexiconFile(cf.lexiconDir, f.Pos.File), f.Pos.Line, f.Category, f.Entry, f.Weight, len(f.Phrases))
 		if len(f.Moods) > 0 {
 			fmt.Fprintf(bw, ", moods %v", f.Moods)
 		}
@@ -434,68 +306,6 @@ type phraseFormsJSON struct {
 	Phrase   string   `json:"phrase"`
 	Patterns []string `json:"patterns"` // one line each, element by element
 	Error    string   `json:"error,omitempty"`
-}
-
-// lexiconFile is a lexicon file's path as lint prints it.
-func lexiconFile(cf *classifierFlags, file string) string {
-	if cf.lexiconDir != "" {
-		return filepath.Join(cf.lexiconDir, file)
-	}
-	return file
-}
-
-// lintLexicon loads and lints --lexicon. Problems in the files are in the
-// report; err is for what stops linting (no files, unreadable directory).
-func lintLexicon(cf *classifierFlags) (lintReport, error) {
-	rep := lintReport{Errors: []lintErrorJSON{}}
-	add := func(le *lexicon.Error) {
-		rep.Errors = append(rep.Errors, lintErrorJSON{lexiconFile(cf, le.Pos.File), le.Pos.Line, le.Msg})
-	}
-	lex, err := cf.loadLexicon()
-	if err != nil {
-		les, ok := lexiconErrors(err)
-		if !ok {
-			return rep, err
-		}
-		for _, le := range les {
-			add(le)
-		}
-		return rep, nil
-	}
-	rep.Entries, rep.Version = len(lex.Entries), lex.Version
-	for _, err := range classifier.Lint(lex, cf.opts) {
-		var le *lexicon.Error
-		if !errors.As(err, &le) {
-			return rep, err // the options, not the lexicon
-		}
-		add(le)
-	}
-	rep.OK = len(rep.Errors) == 0
-	return rep, nil
-}
-
-// lexiconErrors flattens what lexicon.Load returns (wrapped, joined) into
-// its *lexicon.Error parts; ok is false if some part is not one.
-func lexiconErrors(err error) (les []*lexicon.Error, ok bool) {
-	var walk func(error) bool
-	walk = func(err error) bool {
-		switch e := err.(type) {
-		case *lexicon.Error:
-			les = append(les, e)
-			return true
-		case interface{ Unwrap() []error }:
-			for _, x := range e.Unwrap() {
-				if !walk(x) {
-					return false
-				}
-			}
-			return true
-		case interface{ Unwrap() error }:
-			return walk(e.Unwrap())
-		}
-		return false
-	}
-	return les, walk(err)
 }
 
 // lexiconName names a --lexicon value for messages.

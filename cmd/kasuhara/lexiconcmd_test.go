@@ -115,16 +115,16 @@ func TestLexiconLint(t *testing.T) {
 		dir     string
 		ok      bool
 		entries int
-		want    []lintErrorJSON // message: a part it must have
+		want    []evaluation.Problem // message: a part it must have
 	}{
 		{name: "a clean lexicon exits zero", dir: "testdata/eval/lexicon", ok: true, entries: 3},
-		{name: "tokenizer problems name file and line", dir: "testdata/lintcmd/bad", entries: 2, want: []lintErrorJSON{
-			{"testdata/lintcmd/bad/threat.yaml", 3, `counter-example "必ず殺す" makes it fire`},
-			{"testdata/lintcmd/bad/threat.yaml", 7, `threat phrase "殺してやる" never fires on its own text`},
+		{name: "tokenizer problems name file and line", dir: "testdata/lintcmd/bad", entries: 2, want: []evaluation.Problem{
+			{File: "testdata/lintcmd/bad/threat.yaml", Line: 3, Message: `counter-example "必ず殺す" makes it fire`},
+			{File: "testdata/lintcmd/bad/threat.yaml", Line: 7, Message: `threat phrase "殺してやる" never fires on its own text`},
 		}},
-		{name: "loading problems come in the same form", dir: "testdata/lintcmd/broken", want: []lintErrorJSON{
-			{"testdata/lintcmd/broken/abuse.yaml", 4, `unknown key "wieght"; expect pattern|weight`},
-			{"testdata/lintcmd/broken/abuse.yaml", 6, "weight 1.5 out of range; expect a number in [0,1]"},
+		{name: "loading problems come in the same form", dir: "testdata/lintcmd/broken", want: []evaluation.Problem{
+			{File: "testdata/lintcmd/broken/abuse.yaml", Line: 4, Message: `unknown key "wieght"; expect pattern|weight`},
+			{File: "testdata/lintcmd/broken/abuse.yaml", Line: 6, Message: "weight 1.5 out of range; expect a number in [0,1]"},
 		}},
 	}
 	for _, tt := range tests {
@@ -140,7 +140,7 @@ func TestLexiconLint(t *testing.T) {
 					t.Errorf("err = %v, want errLintFailed and exit status 1", err)
 				}
 			}
-			var got lintReport
+			var got evaluation.LintReport
 			if err := json.Unmarshal(js.Bytes(), &got); err != nil {
 				t.Fatalf("%v in %s", err, js.String())
 			}
@@ -345,7 +345,7 @@ func TestLexiconLintCoverage(t *testing.T) {
 				t.Errorf("stderr:\n%s\nwant:\n%s", stderr.String(), strings.Join(tt.bad, "\n"))
 			}
 
-			var got lintReport
+			var got evaluation.LintReport
 			if err := json.Unmarshal(js.Bytes(), &got); err != nil {
 				t.Fatalf("%v in %s", err, js.String())
 			}

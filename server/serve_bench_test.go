@@ -23,7 +23,7 @@ import (
 // (interceptors, metrics, admission) on loopback TCP, 50 calls at a time,
 // the dev corpus texts round-robin: ns/op is wall time per call.
 func BenchmarkServeClassify(b *testing.B) {
-	data, err := os.ReadFile("../../../shared/eval/dev.jsonl")
+	data, err := os.ReadFile("../../shared/eval/dev.jsonl")
 	if err != nil {
 		b.Skipf("dev corpus: %v", err)
 	}

@@ -4,6 +4,7 @@
 GO                       ?= go
 GRPC_ADDR                ?= 127.0.0.1:50051
 HTTP_ADDR                ?= 127.0.0.1:9090
+ADMIN_ADDR               ?= 127.0.0.1:50052
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GHZ_VERSION                := v0.121.0
@@ -16,7 +17,7 @@ FUZZTIME                 ?= 50000x
 .PHONY: run build test vet fmt-check lint-lexicon proto proto-check eval fuzz bench clean
 
 run:
-	$(GO) run ./cmd/kasuhara serve --grpc-addr $(GRPC_ADDR) --http-addr $(HTTP_ADDR)
+	$(GO) run ./cmd/kasuhara serve --grpc-addr $(GRPC_ADDR) --http-addr $(HTTP_ADDR) --admin-addr "$(ADMIN_ADDR)"
 
 build:
 	$(GO) build -o $(BIN)/kasuhara ./cmd/kasuhara

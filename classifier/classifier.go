@@ -11,6 +11,12 @@
 //   - escalate when the harassment score or the escalation category's score
 //     >= Options.EscalateThreshold;
 //   - routine otherwise.
+//
+// It owns the pipeline (normalise, tokenise, match, score, label), lint,
+// coverage and explain on top of it. It does not parse lexicon files
+// (package lexicon does), serve (package server), read mail (package
+// mailfilter) or score corpora (package evaluation), and imports no gRPC,
+// protobuf or HTTP.
 package classifier
 
 import (

@@ -11,6 +11,15 @@ import (
 // whether they are denied, and what they are leverage for.
 type Modifier string
 
+// ModifierNames returns mods as the strings the APIs and the CLI print.
+func ModifierNames(mods []Modifier) []string {
+	out := make([]string, len(mods))
+	for i, m := range mods {
+		out[i] = string(m)
+	}
+	return out
+}
+
 // The modifiers, with the factor or bonus each applies.
 const (
 	// Quoted: the match is inside 「」, 『』 or quotation marks: someone's

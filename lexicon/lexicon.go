@@ -21,6 +21,10 @@
 // and returns an immutable Set. Patterns are written as natural Japanese;
 // this package keeps them as text, and the classifier compiles them through
 // the same normaliser and tokeniser it applies to messages.
+//
+// It owns the file format, its validation and the embedded default lexicon.
+// It does not compile or match patterns (package classifier does), and
+// imports no gRPC, protobuf or HTTP.
 package lexicon
 
 import (

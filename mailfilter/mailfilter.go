@@ -14,7 +14,8 @@
 //
 // The package knows nothing about classifiers, flags or servers: it is given
 // a ClassifyFunc. A message with nothing it can read gets an
-// X-Kasuhara-Error header instead of a verdict; it is never refused.
+// X-Kasuhara-Error header instead of a verdict; it is never refused. The
+// milter that runs it for Postfix or Sendmail is package mailfilter/milter.
 package mailfilter
 
 import (
@@ -118,6 +119,22 @@ func TooLarge(limit int64) Outcome {
 // example because no classifier could be built.
 func Failed(err error) Outcome {
 	return Outcome{Err: &Error{Reason: ReasonClassifyFailed, Err: err}}
+}
+
+// Harassment reports whether o is a harassment verdict.
+func (o Outcome) Harassment() bool {
+	return o.Verdict != nil && o.Verdict.Label == "harassment"
+}
+
+// SkippedValue is o's X-Kasuhara-Skipped value (part numbers and reasons, never
+// message text), or "".
+func (o Outcome) SkippedValue() string {
+	for _, f := range o.Fields() {
+		if f.Name == HeaderSkipped {
+			return f.Value
+		}
+	}
+	return ""
 }
 
 // Field is one header field.

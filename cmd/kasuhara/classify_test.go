@@ -7,6 +7,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/kasuhara/kasuhara/evaluation"
 )
 
 func TestClassifyLines(t *testing.T) {
@@ -46,12 +48,12 @@ func TestClassifyLines(t *testing.T) {
 	}
 	for i, w := range want {
 		var got struct {
-			ID     json.RawMessage `json:"id"`
-			Label  string          `json:"label"`
-			Line   int             `json:"line"`
-			Error  string          `json:"error"`
-			Match  []matchJSON     `json:"matches"`
-			LexVer string          `json:"lexicon_version"`
+			ID     json.RawMessage    `json:"id"`
+			Label  string             `json:"label"`
+			Line   int                `json:"line"`
+			Error  string             `json:"error"`
+			Match  []evaluation.Match `json:"matches"`
+			LexVer string             `json:"lexicon_version"`
 		}
 		if err := json.Unmarshal([]byte(lines[i]), &got); err != nil {
 			t.Fatalf("line %d: %v", i+1, err)
@@ -78,7 +80,7 @@ func TestClassifyAllGoodExitsZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r resultJSON
+	var r evaluation.Result
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 		t.Fatal(err)
 	}

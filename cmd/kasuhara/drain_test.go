@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
+	"github.com/kasuhara/kasuhara/server"
 )
 
 // drainCall is one call of the load run: when it started and ended, and
@@ -79,7 +80,7 @@ func TestDrainOnSIGTERM(t *testing.T) {
 
 	// A batch long enough to be in flight through the signal and the drain.
 	batch := &kasuharav1.ClassifyBatchRequest{}
-	for range DefaultMaxBatch {
+	for range server.DefaultMaxBatch {
 		batch.Requests = append(batch.Requests, &kasuharav1.ClassifyRequest{Id: "b", Text: heavyText(16 << 10)})
 	}
 	var batchEnd time.Time

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kasuhara/kasuhara/evaluation"
 )
 
 const evalLexicon = "testdata/eval/lexicon" // threat 殺す 1.0, abuse 無能 0.9, escalation 責任者 0.7
@@ -22,7 +24,7 @@ func TestEvalScores(t *testing.T) {
 		name      string
 		corpus    string
 		confusion map[string]map[string]int
-		perLabel  map[string]labelScores
+		perLabel  map[string]evaluation.LabelScores
 		macroF1   float64
 		r2h       float64
 		wrong     []string // ids of misclassified messages, in corpus order
@@ -35,7 +37,7 @@ func TestEvalScores(t *testing.T) {
 				"escalate":   {"routine": 1, "escalate": 1, "harassment": 0},
 				"harassment": {"routine": 1, "escalate": 1, "harassment": 2},
 			},
-			perLabel: map[string]labelScores{
+			perLabel: map[string]evaluation.LabelScores{
 				// tp 3, fp 1+1, fn 1: P 3/5, R 3/4, F1 2PR/(P+R) = 0.9/1.35
 				"routine": {Precision: 0.6, Recall: 0.75, F1: 2.0 / 3, Support: 4},
 				// tp 1, fp 1+1, fn 1: P 1/3, R 1/2, F1 (1/3)/(5/6)
@@ -54,7 +56,7 @@ func TestEvalScores(t *testing.T) {
 				"escalate":   {"routine": 0, "escalate": 0, "harassment": 0},
 				"harassment": {"routine": 0, "escalate": 1, "harassment": 1},
 			},
-			perLabel: map[string]labelScores{
+			perLabel: map[string]evaluation.LabelScores{
 				"routine":    {Precision: 1, Recall: 1.0 / 3, F1: 0.5, Support: 3},
 				"escalate":   {Precision: 0, Recall: 0, F1: 0, Support: 0}, // predicted twice, never right
 				"harassment": {Precision: 0.5, Recall: 0.5, F1: 0.5, Support: 2},
@@ -71,7 +73,7 @@ func TestEvalScores(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got evalReport
+			var got evaluation.Report
 			if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 				t.Fatalf("%v in %s", err, out.String())
 			}
@@ -99,7 +101,7 @@ func TestEvalScores(t *testing.T) {
 			}
 			var wrong []string
 			for _, m := range got.Misclassified {
-				wrong = append(wrong, idString(m.ID))
+				wrong = append(wrong, evaluation.IDString(m.ID))
 			}
 			if strings.Join(wrong, " ") != strings.Join(tt.wrong, " ") {
 				t.Errorf("misclassified %q, want %q", wrong, tt.wrong)
@@ -119,13 +121,13 @@ func TestEvalMisclassifiedShowEntriesAndExcerpt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got evalReport
+	var got evaluation.Report
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	byID := map[string]misclassifiedMsg{}
+	byID := map[string]evaluation.Misclassified{}
 	for _, m := range got.Misclassified {
-		byID[idString(m.ID)] = m
+		byID[evaluation.IDString(m.ID)] = m
 	}
 	r3 := byID["r3"]
 	if r3.Gold != "routine" || r3.Predicted != "escalate" || r3.Line != 10 {

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/kasuhara/kasuhara/classifier"
+	"github.com/kasuhara/kasuhara/evaluation"
 	"github.com/kasuhara/kasuhara/lexicon"
 )
 
@@ -40,7 +41,7 @@ func runExplain(_ context.Context, args []string, stdin io.Reader, stdout, stder
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
-		return enc.Encode(toJSON(json.RawMessage("null"), x.Result))
+		return enc.Encode(evaluation.FromResult(json.RawMessage("null"), x.Result))
 	}
 	return writeExplanation(stdout, x)
 }
@@ -67,7 +68,7 @@ func writeExplanation(w io.Writer, x classifier.Explanation) error {
 	for _, m := range x.Matches {
 		mods := ""
 		if len(m.Modifiers) > 0 {
-			mods = " (" + strings.Join(modifierNames(m.Modifiers), ", ") + ")"
+			mods = " (" + strings.Join(classifier.ModifierNames(m.Modifiers), ", ") + ")"
 		}
 		fmt.Fprintf(tw, "  [%d,%d)\t%q\t%s\t%q\tweight %.2f%s\t%s\n", m.Start, m.End, m.Text, m.Category, m.Entry, m.Weight, mods, m.Source)
 	}

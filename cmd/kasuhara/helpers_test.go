@@ -1,49 +1,42 @@
 package main
 
 import (
-	"context"
-	"net"
-	"sync/atomic"
-	"testing"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/test/bufconn"
-
-	"github.com/kasuhara/kasuhara/classifier"
-	"github.com/kasuhara/kasuhara/lexicon"
+	"bytes"
+	"strings"
+	"sync"
+	"time"
 )
 
-// loadCurrent loads the lexicon in dir and holds a classifier for it,
-// refusing texts over maxText bytes, as serve holds the current one.
-func loadCurrent(t *testing.T, dir string, maxText int) *atomic.Pointer[classifier.Classifier] {
-	t.Helper()
-	lex, err := lexicon.LoadDir(dir)
-	if err != nil {
-		t.Fatal(err)
+// waitFor polls cond until it holds or d passes, and returns its last value.
+func waitFor(d time.Duration, cond func() bool) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return true
+		}
 	}
-	c, err := classifier.New(lex, classifier.Options{MaxTextBytes: maxText})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cur atomic.Pointer[classifier.Classifier]
-	cur.Store(c)
-	return &cur
+	return cond()
 }
 
-// serveBufconn serves srv's gRPC API over an in-memory connection until
-// the test ends, and returns a client connection to it.
-func serveBufconn(t *testing.T, srv *server) *grpc.ClientConn {
-	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	go srv.grpc.Serve(lis)
-	t.Cleanup(srv.grpc.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
+// heavyText is routine text of about bytes bytes that takes long to classify.
+func heavyText(bytes int) string {
+	const s = "注文した商品がまだ届きません。返金の手続きはどうなっていますか。責任者から説明してください。"
+	return strings.Repeat(s, bytes/len(s))
+}
+
+// syncBuffer is a bytes.Buffer that handlers may log to concurrently.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,9 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/kasuhara/kasuhara/classifier"
+	"github.com/kasuhara/kasuhara/evaluation"
 	"github.com/kasuhara/kasuhara/lexicon"
 )
 
@@ -130,22 +128,6 @@ func writeFile(path string, flags int, data []byte) error {
 // errLintFailed is returned when lint found problems.
 var errLintFailed = errors.New("lint found problems")
 
-// lintReport is what lint prints, and its JSON form.
-type lintReport struct {
-	OK      bool            `json:"ok"`
-	Errors  []lintErrorJSON `json:"errors"`
-	Entries int             `json:"entries"`
-	Version string          `json:"version"`
-	// Coverage is set by --coverage.
-	Coverage *coverageJSON `json:"coverage,omitempty"`
-}
-
-type lintErrorJSON struct {
-	File    string `json:"file"`
-	Line    int    `json:"line"`
-	Message string `json:"message"`
-}
-
 func runLexiconLint(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("lexicon lint", "[--lexicon DIR] [--json] [--coverage CORPUS.jsonl... | --forms ENTRY]", stderr)
 	var cf classifierFlags
@@ -180,11 +162,11 @@ func runLexiconLint(_ context.Context, args []string, _ io.Reader, stdout, stder
 		return fmt.Errorf("new analyzer: %w", err)
 	}
 	cf.opts.Analyzer = an
-	rep, err := lintLexicon(&cf)
+	rep, err := evaluation.Lint(cf.lexiconDir, cf.opts)
 	if err != nil {
 		return err
 	}
-	var bad []lintErrorJSON
+	var bad []evaluation.Problem
 	if *coverage && rep.Entries > 0 {
 		if rep.Coverage, bad, err = coverCorpora(&cf, fs.Args()); err != nil {
 			if rep.OK {
@@ -241,139 +223,30 @@ func corpusArgs(fs *flag.FlagSet, stderr io.Writer) error {
 	return errUsage
 }
 
-// coverageJSON is what --coverage adds to lint's report. Findings are in
-// lexicon coordinates; bad lines in corpus ones. No message text is kept.
-type coverageJSON struct {
-	Corpora      []string              `json:"corpora"`
-	Messages     int                   `json:"messages"`
-	BadLines     []lintErrorJSON       `json:"bad_lines"`
-	Entries      int                   `json:"entries"`
-	EntriesNever int                   `json:"entries_never"`
-	EntriesOnce  int                   `json:"entries_once"`
-	Phrases      int                   `json:"phrases"`
-	PhrasesNever int                   `json:"phrases_never"`
-	PhrasesOnce  int                   `json:"phrases_once"`
-	Findings     []coverageFindingJSON `json:"findings"`
-	summary      string
-}
-
-type coverageFindingJSON struct {
-	lintErrorJSON
-	Category string `json:"category"`
-	Entry    string `json:"entry"`
-	Phrase   string `json:"phrase,omitempty"` // "" when about the entry
-	// Messages is 0 or 1; Once names the one message.
-	Messages int                    `json:"messages"`
-	Once     *classifier.CorpusLine `json:"once,omitempty"`
-}
-
 // coverCorpora classifies every message of the corpora with --lexicon and
-// reports what fired. Bad lines are reported and skipped; a corpus that
-// cannot be read stops it.
-func coverCorpora(cf *classifierFlags, paths []string) (*coverageJSON, []lintErrorJSON, error) {
+// reports what fired, and the corpus lines it could not use.
+func coverCorpora(cf *classifierFlags, paths []string) (*evaluation.Coverage, []evaluation.Problem, error) {
 	c, err := cf.build(cf.opts.Analyzer)
 	if err != nil {
 		return nil, nil, fmt.Errorf("coverage: %w", err)
 	}
-	cv := classifier.NewCoverage(c)
-	out := &coverageJSON{Corpora: paths, BadLines: []lintErrorJSON{}, Findings: []coverageFindingJSON{}}
-	for _, p := range paths {
-		if err := coverCorpus(cv, c.Options().MaxTextBytes, p, &out.BadLines); err != nil {
-			return nil, nil, err
-		}
-	}
-	rep := cv.Report()
-	out.Messages, out.Entries, out.Phrases = rep.Messages, len(rep.Entries), rep.Phrases
-	out.EntriesNever, out.EntriesOnce, out.PhrasesNever, out.PhrasesOnce = rep.EntriesNever, rep.EntriesOnce, rep.PhrasesNever, rep.PhrasesOnce
-	out.summary = rep.Summary()
-	for _, f := range rep.Findings() {
-		fj := coverageFindingJSON{
-			lintErrorJSON: lintErrorJSON{lexiconFile(cf, f.Pos.File), f.Pos.Line, f.Message()},
-			Category:      string(f.Category), Entry: f.Entry, Phrase: f.Phrase, Messages: f.Messages,
-		}
-		if f.Messages == 1 {
-			fj.Once = &f.First
-		}
-		out.Findings = append(out.Findings, fj)
-	}
-	return out, out.BadLines, nil
-}
-
-// coverCorpus adds each message of the JSON Lines file at path to cv,
-// appending its bad lines to bad.
-func coverCorpus(cv *classifier.Coverage, maxText int, path string, bad *[]lintErrorJSON) error {
-	f, err := os.Open(path)
+	cov, err := evaluation.Cover(c, cf.lexiconDir, paths)
 	if err != nil {
-		return fmt.Errorf("coverage: %w", err)
+		return nil, nil, err
 	}
-	defer f.Close()
-	lines := newLineReader(f, 6*maxText+4096) // as readCorpus: text may be all \uXXXX
-	for n := 1; ; n++ {
-		line, err := lines.next()
-		if err == io.EOF {
-			return nil
-		}
-		if tl := (*lineTooLongError)(nil); errors.As(err, &tl) {
-			*bad = append(*bad, lintErrorJSON{path, n, tl.Error()})
-			continue
-		} else if err != nil {
-			return fmt.Errorf("coverage: read %s: %w", path, err)
-		}
-		id, text, msg := corpusText(line)
-		if msg == "" && text == nil {
-			continue // blank
-		}
-		if msg == "" {
-			if _, err := cv.Add(*text, classifier.CorpusLine{File: path, Line: n, ID: id}); err != nil {
-				msg = "text: " + err.Error()
-			}
-		}
-		if msg != "" {
-			*bad = append(*bad, lintErrorJSON{path, n, msg})
-		}
-	}
-}
-
-// corpusText reads a corpus line's id and text. A blank line gives a nil
-// text and no message; a bad one a message that never quotes the line.
-func corpusText(line []byte) (id string, text *string, msg string) {
-	line = bytes.TrimSpace(line)
-	if len(line) == 0 {
-		return "", nil, ""
-	}
-	if !utf8.Valid(line) {
-		return "", nil, "line is not valid UTF-8"
-	}
-	var in struct {
-		ID   json.RawMessage `json:"id"`
-		Text *string         `json:"text"`
-	}
-	if err := json.Unmarshal(line, &in); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return "", nil, fmt.Sprintf("invalid JSON at byte %d", se.Offset)
-		}
-		return "", nil, "invalid JSON: want an object with a string \"text\""
-	}
-	if in.ID != nil {
-		id = idString(in.ID)
-	}
-	if in.Text == nil {
-		return id, nil, `missing "text"`
-	}
-	return id, in.Text, ""
+	return cov, cov.BadLines, nil
 }
 
 // writeCoverage prints the findings as lint prints its problems, then the
 // summary; bad corpus lines go to stderr.
-func writeCoverage(stdout, stderr io.Writer, cov *coverageJSON) {
+func writeCoverage(stdout, stderr io.Writer, cov *evaluation.Coverage) {
 	for _, f := range cov.Findings {
 		fmt.Fprintf(stdout, "%s:%d: %s\n", f.File, f.Line, f.Message)
 	}
 	for _, b := range cov.BadLines {
 		fmt.Fprintf(stderr, "%s:%d: %s\n", b.File, b.Line, b.Message)
 	}
-	fmt.Fprintf(stdout, "%s; %d corpus files, %d bad lines\n", cov.summary, len(cov.Corpora), len(cov.BadLines))
+	fmt.Fprintf(stdout, "%s; %d corpus files, %d bad lines\n", cov.Summary, len(cov.Corpora), len(cov.BadLines))
 }
 
 // printForms prints what an entry matches: per phrase, each compiled
@@ -390,7 +263,7 @@ func printForms(cf *classifierFlags, entry string, asJSON bool, stdout io.Writer
 	if asJSON {
 		out := make([]formsJSON, len(forms))
 		for i, f := range forms {
-			out[i] = formsJSON{File: lexiconFile(cf, f.Pos.File), Line: f.Pos.Line, Category: string(f.Category), Entry: f.Entry, Weight: f.Weight, Phrases: []phraseFormsJSON{}}
+			out[i] = formsJSON{File: evaluation.LexiconFile(cf.lexiconDir, f.Pos.File), Line: f.Pos.Line, Category: string(f.Category), Entry: f.Entry, Weight: f.Weight, Phrases: []phraseFormsJSON{}}
 			for _, p := range f.Phrases {
 				out[i].Phrases = append(out[i].Phrases, phraseFormsJSON{Phrase: p.Phrase, Patterns: append([]string{}, p.Patterns...), Error: p.Err})
 			}
@@ -399,7 +272,7 @@ func printForms(cf *classifierFlags, entry string, asJSON bool, stdout io.Writer
 	}
 	bw := bufio.NewWriter(stdout)
 	for _, f := range forms {
-		fmt.Fprintf(bw, "%s:%d: %s entry %q, weight %.2f, %d phrases", lexiconFile(cf, f.Pos.File), f.Pos.Line, f.Category, f.Entry, f.Weight, len(f.Phrases))
+		fmt.Fprintf(bw, "%s:%d: %s entry %q, weight %.2f, %d phrases", evaluation.LexiconFile(cf.lexiconDir, f.Pos.File), f.Pos.Line, f.Category, f.Entry, f.Weight, len(f.Phrases))
 		if len(f.Moods) > 0 {
 			fmt.Fprintf(bw, ", moods %v", f.Moods)
 		}
@@ -433,68 +306,6 @@ type phraseFormsJSON struct {
 	Phrase   string   `json:"phrase"`
 	Patterns []string `json:"patterns"` // one line each, element by element
 	Error    string   `json:"error,omitempty"`
-}
-
-// lexiconFile is a lexicon file's path as lint prints it.
-func lexiconFile(cf *classifierFlags, file string) string {
-	if cf.lexiconDir != "" {
-		return filepath.Join(cf.lexiconDir, file)
-	}
-	return file
-}
-
-// lintLexicon loads and lints --lexicon. Problems in the files are in the
-// report; err is for what stops linting (no files, unreadable directory).
-func lintLexicon(cf *classifierFlags) (lintReport, error) {
-	rep := lintReport{Errors: []lintErrorJSON{}}
-	add := func(le *lexicon.Error) {
-		rep.Errors = append(rep.Errors, lintErrorJSON{lexiconFile(cf, le.Pos.File), le.Pos.Line, le.Msg})
-	}
-	lex, err := cf.loadLexicon()
-	if err != nil {
-		les, ok := lexiconErrors(err)
-		if !ok {
-			return rep, err
-		}
-		for _, le := range les {
-			add(le)
-		}
-		return rep, nil
-	}
-	rep.Entries, rep.Version = len(lex.Entries), lex.Version
-	for _, err := range classifier.Lint(lex, cf.opts) {
-		var le *lexicon.Error
-		if !errors.As(err, &le) {
-			return rep, err // the options, not the lexicon
-		}
-		add(le)
-	}
-	rep.OK = len(rep.Errors) == 0
-	return rep, nil
-}
-
-// lexiconErrors flattens what lexicon.Load returns (wrapped, joined) into
-// its *lexicon.Error parts; ok is false if some part is not one.
-func lexiconErrors(err error) (les []*lexicon.Error, ok bool) {
-	var walk func(error) bool
-	walk = func(err error) bool {
-		switch e := err.(type) {
-		case *lexicon.Error:
-			les = append(les, e)
-			return true
-		case interface{ Unwrap() []error }:
-			for _, x := range e.Unwrap() {
-				if !walk(x) {
-					return false
-				}
-			}
-			return true
-		case interface{ Unwrap() error }:
-			return walk(e.Unwrap())
-		}
-		return false
-	}
-	return les, walk(err)
 }
 
 // lexiconName names a --lexicon value for messages.
@@ -543,16 +354,16 @@ func runLexiconDiff(_ context.Context, args []string, _ io.Reader, stdout, stder
 	if err != nil {
 		return fmt.Errorf("--new: %w", err)
 	}
-	msgs, err := readCorpus(*corpus, false, oldC, newC)
+	msgs, err := evaluation.ReadCorpus(*corpus, false, oldC, newC)
 	if err != nil {
 		return err
 	}
-	rep := diffLexicons(msgs)
+	rep := evaluation.Diff(msgs)
 	rep.OldVersion, rep.NewVersion = oldC.Lexicon().Version, newC.Lexicon().Version
 	if *asJSON {
 		return printJSON(stdout, rep)
 	}
-	return writeDiff(stdout, rep)
+	return evaluation.WriteDiff(stdout, rep)
 }
 
 // lexiconDirArg turns a --old or --new value into a --lexicon one.
@@ -561,143 +372,4 @@ func lexiconDirArg(s string) string {
 		return ""
 	}
 	return s
-}
-
-// diffReport is what lexicon diff prints, and its JSON form.
-type diffReport struct {
-	OldVersion string `json:"old_version"`
-	NewVersion string `json:"new_version"`
-	N          int    `json:"n"`
-	// Changed lists the messages whose label changes, in corpus order.
-	Changed []labelChange `json:"changed"`
-	// Transitions counts the changes by "old->new" label.
-	Transitions map[string]int `json:"transitions"`
-	// Fixed and Broken count, among changed messages with a gold label,
-	// those the new lexicon gets right and those the old one did.
-	Fixed  int `json:"fixed"`
-	Broken int `json:"broken"`
-}
-
-type labelChange struct {
-	ID   json.RawMessage `json:"id"`
-	Line int             `json:"line"`
-	Old  string          `json:"old"`
-	New  string          `json:"new"`
-	Gold string          `json:"gold,omitempty"`
-	Text string          `json:"text"` // the first 60 characters
-	// OnlyOld and OnlyNew are the matches of entries that fired with one
-	// lexicon only (entries are told apart by category and pattern).
-	OnlyOld []matchJSON `json:"only_old"`
-	OnlyNew []matchJSON `json:"only_new"`
-	// Reweighted are entries that fired with both, at different weights.
-	Reweighted []reweighted `json:"reweighted"`
-	cut        bool
-}
-
-type reweighted struct {
-	Category  string  `json:"category"`
-	Entry     string  `json:"entry"`
-	OldWeight float64 `json:"old_weight"`
-	NewWeight float64 `json:"new_weight"`
-}
-
-// entryKey identifies an entry across two versions of a lexicon.
-type entryKey struct{ category, entry string }
-
-// diffLexicons compares the labels of two classifiers (results[0], old, and
-// results[1], new) message by message.
-func diffLexicons(msgs []corpusMessage) diffReport {
-	rep := diffReport{N: len(msgs), Changed: []labelChange{}, Transitions: map[string]int{}}
-	for _, m := range msgs {
-		o, n := m.results[0], m.results[1]
-		if o.Label == n.Label {
-			continue
-		}
-		ch := labelChange{ID: m.id, Line: m.line, Old: o.Label, New: n.Label, Text: excerpt(m.text), cut: excerpt(m.text) != m.text,
-			OnlyOld: []matchJSON{}, OnlyNew: []matchJSON{}, Reweighted: []reweighted{}}
-		if m.gold != classifier.LabelUnspecified {
-			ch.Gold = m.gold.String()
-			switch ch.Gold {
-			case n.Label:
-				rep.Fixed++
-			case o.Label:
-				rep.Broken++
-			}
-		}
-		ow, nw := entryWeights(o.Matches), entryWeights(n.Matches)
-		for _, mt := range o.Matches {
-			if _, ok := nw[entryKey{mt.Category, mt.Entry}]; !ok {
-				ch.OnlyOld = append(ch.OnlyOld, mt)
-			}
-		}
-		for _, mt := range n.Matches {
-			k := entryKey{mt.Category, mt.Entry}
-			w, ok := ow[k]
-			switch {
-			case !ok:
-				ch.OnlyNew = append(ch.OnlyNew, mt)
-			case w != nw[k] && !hasReweighted(ch.Reweighted, k):
-				ch.Reweighted = append(ch.Reweighted, reweighted{k.category, k.entry, w, nw[k]})
-			}
-		}
-		rep.Changed = append(rep.Changed, ch)
-		rep.Transitions[o.Label+"->"+n.Label]++
-	}
-	return rep
-}
-
-// entryWeights is the heaviest match of each entry that fired.
-func entryWeights(ms []matchJSON) map[entryKey]float64 {
-	w := map[entryKey]float64{}
-	for _, m := range ms {
-		k := entryKey{m.Category, m.Entry}
-		if cur, ok := w[k]; !ok || m.Weight > cur {
-			w[k] = m.Weight
-		}
-	}
-	return w
-}
-
-func hasReweighted(rs []reweighted, k entryKey) bool {
-	for _, r := range rs {
-		if r.Category == k.category && r.Entry == k.entry {
-			return true
-		}
-	}
-	return false
-}
-
-func writeDiff(w io.Writer, rep diffReport) error {
-	for _, ch := range rep.Changed {
-		gold := ""
-		if ch.Gold != "" {
-			gold = ", gold " + ch.Gold
-		}
-		fmt.Fprintf(w, "%s (line %d): %s → %s%s\n  %s\n", idString(ch.ID), ch.Line, ch.Old, ch.New, gold, quoteExcerpt(ch.Text, ch.cut))
-		for _, part := range []struct {
-			name string
-			ms   []matchJSON
-		}{{"only old", ch.OnlyOld}, {"only new", ch.OnlyNew}} {
-			if len(part.ms) > 0 {
-				fmt.Fprintf(w, "  %s:\n", part.name)
-				writeMatches(w, "    ", part.ms)
-			}
-		}
-		for _, r := range ch.Reweighted {
-			fmt.Fprintf(w, "  reweighted: %s %q weight %.2f → %.2f\n", r.Category, r.Entry, r.OldWeight, r.NewWeight)
-		}
-	}
-	if len(rep.Changed) > 0 {
-		fmt.Fprintln(w)
-	}
-	for _, o := range evalLabels {
-		for _, n := range evalLabels {
-			if c := rep.Transitions[o.String()+"->"+n.String()]; c > 0 {
-				fmt.Fprintf(w, "%-24s %d\n", o.String()+" → "+n.String(), c)
-			}
-		}
-	}
-	_, err := fmt.Fprintf(w, "%d of %d messages change label (old lexicon %s, new %s); with a gold label: %d fixed, %d broken\n",
-		len(rep.Changed), rep.N, rep.OldVersion, rep.NewVersion, rep.Fixed, rep.Broken)
-	return err
 }

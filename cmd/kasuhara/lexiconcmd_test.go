@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kasuhara/kasuhara/evaluation"
 	"github.com/kasuhara/kasuhara/lexicon"
 )
 
@@ -114,16 +115,16 @@ func TestLexiconLint(t *testing.T) {
 		dir     string
 		ok      bool
 		entries int
-		want    []lintErrorJSON // message: a part it must have
+		want    []evaluation.Problem // message: a part it must have
 	}{
 		{name: "a clean lexicon exits zero", dir: "testdata/eval/lexicon", ok: true, entries: 3},
-		{name: "tokenizer problems name file and line", dir: "testdata/lintcmd/bad", entries: 2, want: []lintErrorJSON{
-			{"testdata/lintcmd/bad/threat.yaml", 3, `counter-example "必ず殺す" makes it fire`},
-			{"testdata/lintcmd/bad/threat.yaml", 7, `threat phrase "殺してやる" never fires on its own text`},
+		{name: "tokenizer problems name file and line", dir: "testdata/lintcmd/bad", entries: 2, want: []evaluation.Problem{
+			{File: "testdata/lintcmd/bad/threat.yaml", Line: 3, Message: `counter-example "必ず殺す" makes it fire`},
+			{File: "testdata/lintcmd/bad/threat.yaml", Line: 7, Message: `threat phrase "殺してやる" never fires on its own text`},
 		}},
-		{name: "loading problems come in the same form", dir: "testdata/lintcmd/broken", want: []lintErrorJSON{
-			{"testdata/lintcmd/broken/abuse.yaml", 4, `unknown key "wieght"; expect pattern|weight`},
-			{"testdata/lintcmd/broken/abuse.yaml", 6, "weight 1.5 out of range; expect a number in [0,1]"},
+		{name: "loading problems come in the same form", dir: "testdata/lintcmd/broken", want: []evaluation.Problem{
+			{File: "testdata/lintcmd/broken/abuse.yaml", Line: 4, Message: `unknown key "wieght"; expect pattern|weight`},
+			{File: "testdata/lintcmd/broken/abuse.yaml", Line: 6, Message: "weight 1.5 out of range; expect a number in [0,1]"},
 		}},
 	}
 	for _, tt := range tests {
@@ -139,7 +140,7 @@ func TestLexiconLint(t *testing.T) {
 					t.Errorf("err = %v, want errLintFailed and exit status 1", err)
 				}
 			}
-			var got lintReport
+			var got evaluation.LintReport
 			if err := json.Unmarshal(js.Bytes(), &got); err != nil {
 				t.Fatalf("%v in %s", err, js.String())
 			}
@@ -175,7 +176,7 @@ func TestLexiconDiff(t *testing.T) {
 	if err := runLexicon(context.Background(), append(args, "--json"), nil, &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	var got diffReport
+	var got evaluation.DiffReport
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatalf("%v in %s", err, out.String())
 	}
@@ -194,7 +195,7 @@ func TestLexiconDiff(t *testing.T) {
 	if len(got.Changed) != len(want) {
 		t.Fatalf("%d changed, want %d: %+v", len(got.Changed), len(want), got.Changed)
 	}
-	entries := func(ms []matchJSON) string {
+	entries := func(ms []evaluation.Match) string {
 		var s []string
 		for _, m := range ms {
 			s = append(s, m.Entry)
@@ -203,7 +204,7 @@ func TestLexiconDiff(t *testing.T) {
 	}
 	for i, w := range want {
 		g := got.Changed[i]
-		if idString(g.ID) != w.id || g.Old != w.old || g.New != w.new || g.Gold != w.gold {
+		if evaluation.IDString(g.ID) != w.id || g.Old != w.old || g.New != w.new || g.Gold != w.gold {
 			t.Errorf("change %d = %s %s→%s gold %q, want %s %s→%s gold %q", i, g.ID, g.Old, g.New, g.Gold, w.id, w.old, w.new, w.gold)
 		}
 		if entries(g.OnlyOld) != strings.Join(w.onlyOld, ",") || entries(g.OnlyNew) != strings.Join(w.onlyNew, ",") {
@@ -260,7 +261,7 @@ func TestLexiconDiffDefaultAgainstItself(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got diffReport
+	var got evaluation.DiffReport
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +345,7 @@ func TestLexiconLintCoverage(t *testing.T) {
 				t.Errorf("stderr:\n%s\nwant:\n%s", stderr.String(), strings.Join(tt.bad, "\n"))
 			}
 
-			var got lintReport
+			var got evaluation.LintReport
 			if err := json.Unmarshal(js.Bytes(), &got); err != nil {
 				t.Fatalf("%v in %s", err, js.String())
 			}

@@ -186,21 +186,10 @@ func runMail(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if o.Verdict == nil {
 		// Never message text: mailfilter errors name only what was wrong.
 		fmt.Fprintf(stderr, "kasuhara mail: passed unscored: %v\n", o.Err)
-	} else if skipped := skippedOf(o); skipped != "" {
+	} else if skipped := o.SkippedValue(); skipped != "" {
 		fmt.Fprintf(stderr, "kasuhara mail: scored without what it could not read: %s\n", skipped)
 	}
 	return nil
-}
-
-// skippedOf is o's X-Kasuhara-Skipped value (part numbers and reasons,
-// never message text), or "".
-func skippedOf(o mailfilter.Outcome) string {
-	for _, f := range o.Fields() {
-		if f.Name == mailfilter.HeaderSkipped {
-			return f.Value
-		}
-	}
-	return ""
 }
 
 // checkMail checks one message, turning a classifier that cannot be built
@@ -212,9 +201,4 @@ func checkMail(ctx context.Context, mf *mailFlags, msg []byte) mailfilter.Outcom
 	}
 	defer closeFilter()
 	return f.Check(ctx, msg)
-}
-
-// isHarassment reports whether o is a harassment verdict.
-func isHarassment(o mailfilter.Outcome) bool {
-	return o.Verdict != nil && o.Verdict.Label == classifier.Harassment.String()
 }

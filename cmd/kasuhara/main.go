@@ -9,6 +9,10 @@
 //	kasuhara mail      add verdict headers to one mail (a pipe filter)
 //	kasuhara milter    add verdict headers as a Postfix/Sendmail milter
 //	kasuhara version   print the build version
+//
+// This package is only wiring: flags, subcommand dispatch and printing.
+// The service is package server, the milter mailfilter/milter, scoring and
+// lexicon diff package evaluation, and classifying package classifier.
 package main
 
 import (
@@ -19,9 +23,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/kasuhara/kasuhara/server"
 )
 
 // command is one subcommand. run parses args on its own FlagSet.
@@ -128,19 +133,11 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// version is the module version of the build, or "devel".
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
-}
-
 func runVersion(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("version", "", stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintln(stdout, "kasuhara", version())
+	_, err := fmt.Fprintln(stdout, "kasuhara", server.Version())
 	return err
 }

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
+	"github.com/kasuhara/kasuhara/server"
 )
 
 // peakRSS is the kernel's record of a process's peak resident memory
@@ -73,7 +74,7 @@ func TestBinaryMemoryIsBoundedUnderLargeBatches(t *testing.T) {
 	// than --max-batch-text-bytes.
 	text := strings.Repeat("注文した商品が届きません。", 65536/len("注文した商品が届きません。"))
 	batch := &kasuharav1.ClassifyBatchRequest{}
-	for range DefaultMaxBatch {
+	for range server.DefaultMaxBatch {
 		batch.Requests = append(batch.Requests, &kasuharav1.ClassifyRequest{Id: strings.Repeat("i", 512), Text: text})
 	}
 

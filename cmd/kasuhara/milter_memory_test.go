@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-milter"
+
+	kmilter "github.com/kasuhara/kasuhara/mailfilter/milter"
 )
 
 // largeTextMail is a message of about size bytes whose one part is
@@ -165,7 +167,7 @@ func actCode(a *milter.Action) milter.ActionCode {
 func TestMilterMemoryUnderLargeMessages(t *testing.T) {
 	m := startMilterBinary(t)
 	before := m.peakRSS(t)
-	bound := before + 2*(DefaultMaxHeldBytes+int64(runtime.NumCPU())*4*DefaultMaxMessageBytes)
+	bound := before + 2*(kmilter.DefaultMaxHeldBytes+int64(runtime.NumCPU())*4*DefaultMaxMessageBytes)
 
 	acts := sendConcurrently(t, m.addr, 20, largeTextMail(9_500_000))
 	peak := m.peakRSS(t)

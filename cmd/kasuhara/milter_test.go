@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-milter"
+
+	kmilter "github.com/kasuhara/kasuhara/mailfilter/milter"
 )
 
 type runningMilter struct {
@@ -150,7 +152,7 @@ func TestMilterPolicies(t *testing.T) {
 		{name: "quarantine leaves routine mail alone", args: []string{"--on-harassment", "quarantine"}, msg: milterRoutine,
 			act: milter.ActAccept, inserted: routine},
 		{name: "reject refuses harassment with the default 5xx", args: []string{"--on-harassment", "reject"}, msg: milterThreat,
-			act: milter.ActReplyCode, reply: DefaultRejectReply},
+			act: milter.ActReplyCode, reply: kmilter.DefaultRejectReply},
 		{name: "reject uses --reject-reply, % doubled for the MTA", args: []string{"--on-harassment", "reject", "--reject-reply", "554 5.7.0 No, 100% refused"}, msg: milterThreat,
 			act: milter.ActReplyCode, reply: "554 5.7.0 No, 100%% refused"},
 		{name: "reject accepts routine mail with the verdict", args: []string{"--on-harassment", "reject"}, msg: milterRoutine,

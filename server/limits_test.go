@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -43,7 +43,7 @@ type limitedServer struct {
 type limitedOptions struct {
 	maxText, maxBatch int
 	maxBatchText      int // 0: no limit
-	limits            grpcLimits
+	limits            Limits
 	// register adds test-only services before the server starts.
 	register func(*grpc.Server)
 }
@@ -121,32 +121,6 @@ func waitFor(d time.Duration, cond func() bool) bool {
 	return cond()
 }
 
-func TestServeLimitFlagsAreChecked(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"zero concurrent streams would refuse every call", []string{"--max-concurrent-streams", "0"}, "--max-concurrent-streams 0, want 1 to"},
-		{"negative receive limit", []string{"--max-recv-bytes", "-1"}, "--max-recv-bytes -1, want >= 0"},
-		{"negative in-flight limit", []string{"--max-in-flight", "-1"}, "--max-in-flight -1, want >= 0"},
-		{"keepalive min time must be positive", []string{"--keepalive-min-time", "0s"}, "--keepalive-min-time 0s, want > 0"},
-		{"negative idle time", []string{"--max-connection-idle", "-1s"}, "--max-connection-idle -1s, want >= 0"},
-		{"negative stream idle time", []string{"--stream-idle-timeout", "-1s"}, "--stream-idle-timeout -1s, want >= 0"},
-		{"negative request byte budget", []string{"--max-request-bytes", "-1"}, "--max-request-bytes -1, want >= 0"},
-		{"a budget too small for the largest request", []string{"--max-request-bytes", "1000"}, "--max-request-bytes 1000, want >= 17104896"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var stderr strings.Builder
-			err := runServe(context.Background(), append(tt.args, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", ""), nil, io.Discard, &stderr)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want %q", err, tt.want)
-			}
-		})
-	}
-}
-
 func TestDerivedReceiveLimitAdmitsAFullBatch(t *testing.T) {
 	// At the defaults, a full batch of the largest texts with long ids fits.
 	full := &kasuharav1.ClassifyBatchRequest{}
@@ -161,8 +135,8 @@ func TestDerivedReceiveLimitAdmitsAFullBatch(t *testing.T) {
 
 	// End to end: a full batch passes, a larger message is refused by gRPC.
 	const maxText, maxBatch = 1024, 4
-	l := grpcLimits{keepaliveMinTime: DefaultKeepaliveMinTime}
-	if err := l.set(DefaultMaxConcurrentStreams, maxBatch, maxText); err != nil {
+	l := Limits{KeepaliveMinTime: DefaultKeepaliveMinTime}
+	if err := l.Set(DefaultMaxConcurrentStreams, maxBatch, maxText); err != nil {
 		t.Fatal(err)
 	}
 	ls := startLimited(t, limitedOptions{maxText: maxText, maxBatch: maxBatch, limits: l})
@@ -173,7 +147,7 @@ func TestDerivedReceiveLimitAdmitsAFullBatch(t *testing.T) {
 	if _, err := ls.c.ClassifyBatch(context.Background(), batch); err != nil {
 		t.Fatalf("full batch: %v", err)
 	}
-	huge := &kasuharav1.ClassifyRequest{Text: strings.Repeat("a", l.maxRecvBytes)}
+	huge := &kasuharav1.ClassifyRequest{Text: strings.Repeat("a", l.MaxRecvBytes)}
 	_, err := ls.c.Classify(context.Background(), huge)
 	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "larger than max") {
 		t.Errorf("message over --max-recv-bytes: %v, want ResourceExhausted", err)
@@ -341,7 +315,7 @@ func serving(tb testing.TB, lex *lexicon.Set, err error) *atomic.Pointer[classif
 }
 
 func TestOverloadIsRefusedAtOnce(t *testing.T) {
-	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: grpcLimits{maxInFlight: 2}})
+	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: Limits{MaxInFlight: 2}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -413,7 +387,7 @@ func TestOverloadIsRefusedAtOnce(t *testing.T) {
 // server used to read the whole request first: 300 calls waited in RecvMsg
 // before admission.)
 func TestOverloadIsRefusedBeforeTheRequestIsRead(t *testing.T) {
-	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: grpcLimits{maxInFlight: 2}})
+	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: Limits{MaxInFlight: 2}})
 	holdSlots(t, ls.srv.adm, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -499,24 +473,6 @@ func TestGRPCAPIKeys(t *testing.T) {
 			t.Errorf("reflection without a key: %v", err)
 		}
 	})
-}
-
-// TestServeListensOnLoopbackByDefault: without --grpc-addr and --http-addr
-// serve is reachable from this host only, and -h says how to widen it. (It
-// used to listen on every interface, :50051 and :9090.)
-func TestServeListensOnLoopbackByDefault(t *testing.T) {
-	var stderr strings.Builder
-	runServe(context.Background(), []string{"-h"}, nil, io.Discard, &stderr) // -h only prints the flags
-	help := stderr.String()
-	for _, want := range []string{`-grpc-addr HOST:PORT`, `(default "127.0.0.1:50051")`, `-http-addr HOST:PORT`, `(default "127.0.0.1:9090")`,
-		"e.g. :50051 for every interface", "e.g. :9090 for every interface"} {
-		if !strings.Contains(help, want) {
-			t.Errorf("serve -h lacks %q:\n%s", want, help)
-		}
-	}
-	if DefaultGRPCAddr != "127.0.0.1:50051" || DefaultHTTPAddr != "127.0.0.1:9090" {
-		t.Errorf("defaults %s and %s, want loopback", DefaultGRPCAddr, DefaultHTTPAddr)
-	}
 }
 
 func TestAdmissionBoundsConcurrency(t *testing.T) {
@@ -612,7 +568,7 @@ var panickerDesc = grpc.ServiceDesc{
 }
 
 func TestPanicIsAnsweredInternalAndServingGoesOn(t *testing.T) {
-	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: grpcLimits{maxInFlight: 4},
+	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: Limits{MaxInFlight: 4},
 		register: func(s *grpc.Server) { s.RegisterService(&panickerDesc, struct{}{}) }})
 	ctx := context.Background()
 
@@ -701,7 +657,7 @@ func openIdleStreams(t *testing.T, ctx context.Context, c kasuharav1.ClassifierC
 // streams refused every other call.)
 func TestIdleStreamsHoldNoSlot(t *testing.T) {
 	const limit = 2
-	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: grpcLimits{maxInFlight: limit}})
+	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: Limits{MaxInFlight: limit}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// The server's streams have started once the server counts them.
@@ -740,7 +696,7 @@ func TestIdleStreamsHoldNoSlot(t *testing.T) {
 // keep an idle stream open for ever.)
 func TestIdleStreamIsEnded(t *testing.T) {
 	const idle = 2 * time.Second
-	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: grpcLimits{maxInFlight: 4, streamIdleTimeout: idle}})
+	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, limits: Limits{MaxInFlight: 4, StreamIdleTimeout: idle}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -784,7 +740,7 @@ func TestClassifyingIsBoundedToTheWorkers(t *testing.T) {
 	lex, err := lexicon.LoadDir("testdata/lexicon")
 	cur := serving(t, lex, err)
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: cur, maxBatch: 8, limits: grpcLimits{maxInFlight: 64}, classifyWorkers: workers,
+	srv := newServer(reg, serverDeps{current: cur, maxBatch: 8, limits: Limits{MaxInFlight: 64}, classifyWorkers: workers,
 		log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	conn := serveBufconn(t, srv)
 	c := kasuharav1.NewClassifierClient(conn)

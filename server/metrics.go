@@ -1,7 +1,8 @@
-package main
+package server
 
 import (
 	"runtime"
+	"runtime/debug"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -47,7 +48,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Namespace: "kasuhara", Name: "build_info",
 		Help: "The running binary's version and Go version; always 1.",
 	}, []string{"version", "goversion"})
-	buildInfo.WithLabelValues(version(), runtime.Version()).Set(1)
+	buildInfo.WithLabelValues(Version(), runtime.Version()).Set(1)
 	reg.MustRegister(m.messages, m.rejected, m.duration, m.lexiconEntries, m.lexiconInfo, buildInfo)
 	for _, l := range []classifier.Label{classifier.Routine, classifier.Escalate, classifier.Harassment} {
 		m.messages.WithLabelValues(l.String())
@@ -66,4 +67,13 @@ func (m *metrics) setLexicon(s *lexicon.Set) {
 	}
 	m.lexiconInfo.Reset()
 	m.lexiconInfo.WithLabelValues(s.Version).Set(1)
+}
+
+// Version is the module version of the build, or "devel": what
+// kasuhara_build_info and `kasuhara version` report.
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
 }

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -95,7 +95,7 @@ type spanScore struct {
 // perspectiveStyle reads the key from ?key= (or the X-Goog-Api-Key header)
 // and writes Google's error shape.
 var perspectiveStyle = apiStyle{
-	authenticate: func(r *http.Request, keys *apiKeys) error {
+	authenticate: func(r *http.Request, keys *APIKeys) error {
 		key := r.URL.Query().Get("key")
 		if key == "" {
 			key = r.Header.Get("X-Goog-Api-Key")

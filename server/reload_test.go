@@ -1,8 +1,9 @@
-package main
+package server
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -101,11 +102,12 @@ func newReloadFixture(t *testing.T) *reloadFixture {
 	return f
 }
 
-func TestReloadUnderLoadNeverMixesVersions(t *testing.T) {
-	f := newReloadFixture(t)
-	vA := f.current.Load().Lexicon().Version
-	ctx := context.Background()
-
+// flipUnderLoad calls call on 8 goroutines while f's lexicon flips 20
+// times between lexB and lexA, each reloaded. call returns the lexicon
+// version that answered, or what went wrong. The test fails on anything
+// that went wrong, and unless both versions answered.
+func flipUnderLoad(t *testing.T, f *reloadFixture, what string, call func() (version, failure string)) {
+	t.Helper()
 	stop := make(chan struct{})
 	var (
 		wg       sync.WaitGroup
@@ -123,16 +125,12 @@ func TestReloadUnderLoadNeverMixesVersions(t *testing.T) {
 					return
 				default:
 				}
-				resp, err := f.client.Classify(ctx, &kasuharav1.ClassifyRequest{Id: "x", Text: "殺すぞ"})
+				v, failure := call()
 				mu.Lock()
-				switch {
-				case err != nil:
-					failures = append(failures, err.Error())
-				case resp.GetLexiconVersion() == vA && resp.GetLabel() != kasuharav1.Label_LABEL_HARASSMENT,
-					resp.GetLexiconVersion() != vA && resp.GetLabel() != kasuharav1.Label_LABEL_ROUTINE:
-					failures = append(failures, "version "+resp.GetLexiconVersion()+" answered "+resp.GetLabel().String())
-				default:
-					seen[resp.GetLexiconVersion()]++
+				if failure != "" {
+					failures = append(failures, failure)
+				} else {
+					seen[v]++
 				}
 				mu.Unlock()
 			}
@@ -152,11 +150,61 @@ func TestReloadUnderLoadNeverMixesVersions(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	if len(failures) > 0 {
-		t.Fatalf("%d calls failed or mixed versions, e.g. %s", len(failures), failures[0])
+		t.Fatalf("%d %s failed or mixed versions, e.g. %s", len(failures), what, failures[0])
 	}
 	if len(seen) != 2 {
-		t.Errorf("responses came from versions %v, want both lexicons", seen)
+		t.Errorf("%s came from versions %v, want both lexicons", what, seen)
 	}
+}
+
+func TestReloadUnderLoadNeverMixesVersions(t *testing.T) {
+	f := newReloadFixture(t)
+	vA := f.current.Load().Lexicon().Version
+	flipUnderLoad(t, f, "calls", func() (string, string) {
+		resp, err := f.client.Classify(context.Background(), &kasuharav1.ClassifyRequest{Id: "x", Text: "殺すぞ"})
+		switch {
+		case err != nil:
+			return "", err.Error()
+		case resp.GetLexiconVersion() == vA && resp.GetLabel() != kasuharav1.Label_LABEL_HARASSMENT,
+			resp.GetLexiconVersion() != vA && resp.GetLabel() != kasuharav1.Label_LABEL_ROUTINE:
+			return "", "version " + resp.GetLexiconVersion() + " answered " + resp.GetLabel().String()
+		}
+		return resp.GetLexiconVersion(), ""
+	})
+}
+
+// TestReloadUnderLoadAnswersEachBatchWithOneLexicon: batches sent while
+// the lexicon flips between two versions are each answered whole, every
+// response from the same lexicon and labelled by it.
+func TestReloadUnderLoadAnswersEachBatchWithOneLexicon(t *testing.T) {
+	f := newReloadFixture(t)
+	vA := f.current.Load().Lexicon().Version
+	const size = 8
+	req := &kasuharav1.ClassifyBatchRequest{}
+	for i := range size {
+		req.Requests = append(req.Requests, &kasuharav1.ClassifyRequest{Id: string(rune('a' + i)), Text: "殺すぞ"})
+	}
+	flipUnderLoad(t, f, "batches", func() (string, string) {
+		resp, err := f.client.ClassifyBatch(context.Background(), req)
+		rs := resp.GetResponses()
+		switch {
+		case err != nil:
+			return "", err.Error()
+		case len(rs) != size:
+			return "", fmt.Sprintf("a batch of %d answered with %d responses", size, len(rs))
+		}
+		v := rs[0].GetLexiconVersion()
+		want := kasuharav1.Label_LABEL_ROUTINE
+		if v == vA {
+			want = kasuharav1.Label_LABEL_HARASSMENT
+		}
+		for _, r := range rs {
+			if r.GetLexiconVersion() != v || r.GetLabel() != want {
+				return "", fmt.Sprintf("one batch answered by %s and %s (%s)", v, r.GetLexiconVersion(), r.GetLabel())
+			}
+		}
+		return v, ""
+	})
 }
 
 func TestBadReloadKeepsTheLastGoodLexicon(t *testing.T) {
@@ -222,8 +270,13 @@ func TestReloadOnFileChange(t *testing.T) {
 	f := newReloadFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	f.rl.watching = make(chan struct{})
 	go func() { done <- f.rl.watchDir(ctx) }()
-	time.Sleep(50 * time.Millisecond) // let the watch start
+	select {
+	case <-f.rl.watching:
+	case err := <-done:
+		t.Fatal(err)
+	}
 	before := f.current.Load().Lexicon().Version
 	writeLexicon(t, f.dir, lexB)
 	waitVersion(t, f, before)
@@ -237,8 +290,9 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	f := newReloadFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go f.rl.watchSIGHUP(ctx)
-	time.Sleep(50 * time.Millisecond) // let signal.Notify take SIGHUP
+	hup, stop := notifySIGHUP() // SIGHUP is taken once it returns
+	defer stop()
+	go f.rl.reloadOnSIGHUP(ctx, hup)
 	before := f.current.Load().Lexicon().Version
 	writeLexicon(t, f.dir, lexB)
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {

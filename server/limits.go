@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -58,13 +58,13 @@ const (
 	requestBytesPerRecv = 16
 )
 
-// defaultMaxInFlight is the default number of Classifier calls served at
+// DefaultMaxInFlight is the default number of Classifier calls served at
 // once: 64 per CPU. Classification is CPU-bound, so calls beyond GOMAXPROCS
 // only queue for a CPU; with 64 single-message calls per CPU ahead of it an
 // admitted call waits about 64 classify times (~5 ms at the 0.075 ms a dev
 // corpus message takes), whatever the core count, while a client running 50
 // concurrent calls is never refused even on one core.
-func defaultMaxInFlight() int { return 64 * runtime.GOMAXPROCS(0) }
+func DefaultMaxInFlight() int { return 64 * runtime.GOMAXPROCS(0) }
 
 // maxRecvBytesFor is the smallest receive limit that admits a full batch of
 // maxBatch texts of maxTextBytes each, with room for ids and framing.
@@ -73,40 +73,40 @@ func maxRecvBytesFor(maxBatch, maxTextBytes int) int {
 	return int(min(n, math.MaxInt32)) // gRPC frames a message with a 32-bit length
 }
 
-// grpcLimits bound what clients, alone or together, can ask of the gRPC
+// Limits bound what clients, alone or together, can ask of the gRPC
 // server. A zero field leaves grpc-go's default (no in-flight limit).
-type grpcLimits struct {
-	maxConcurrentStreams uint32        // open calls per connection
-	maxRecvBytes         int           // largest request message
-	maxInFlight          int           // Classifier calls served at once, all connections together
-	keepaliveMinTime     time.Duration // shortest interval at which a client may ping
-	maxConnectionIdle    time.Duration // a connection with no call this long is closed (0: never)
-	streamIdleTimeout    time.Duration // a ClassifyStream with no message this long is ended (0: never)
-	maxRequestBytes      int64         // request bytes held at once, all calls together (0: no limit)
+type Limits struct {
+	MaxConcurrentStreams uint32        // open calls per connection
+	MaxRecvBytes         int           // largest request message
+	MaxInFlight          int           // Classifier calls served at once, all connections together
+	KeepaliveMinTime     time.Duration // shortest interval at which a client may ping
+	MaxConnectionIdle    time.Duration // a connection with no call this long is closed (0: never)
+	StreamIdleTimeout    time.Duration // a ClassifyStream with no message this long is ended (0: never)
+	MaxRequestBytes      int64         // request bytes held at once, all calls together (0: no limit)
 }
 
 // serverOptions are the grpc.ServerOptions that enforce l; the in-flight
 // limit is the gate instead.
-func (l grpcLimits) serverOptions() []grpc.ServerOption {
+func (l Limits) serverOptions() []grpc.ServerOption {
 	var opts []grpc.ServerOption
-	if l.maxConcurrentStreams > 0 {
-		opts = append(opts, grpc.MaxConcurrentStreams(l.maxConcurrentStreams))
+	if l.MaxConcurrentStreams > 0 {
+		opts = append(opts, grpc.MaxConcurrentStreams(l.MaxConcurrentStreams))
 	}
 	// A fixed window (which turns off grpc-go's BDP growth) bounds what a
 	// call's client can send before its handler reads: see requestBytes.
 	opts = append(opts, grpc.InitialWindowSize(streamWindow))
-	if l.maxRecvBytes > 0 {
-		opts = append(opts, grpc.MaxRecvMsgSize(l.maxRecvBytes))
+	if l.MaxRecvBytes > 0 {
+		opts = append(opts, grpc.MaxRecvMsgSize(l.MaxRecvBytes))
 	}
-	if l.keepaliveMinTime > 0 {
+	if l.KeepaliveMinTime > 0 {
 		opts = append(opts, grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
-			MinTime:             l.keepaliveMinTime,
+			MinTime:             l.KeepaliveMinTime,
 			PermitWithoutStream: true, // idle gateways may keep their connection warm
 		}))
 	}
-	if l.keepaliveMinTime > 0 || l.maxConnectionIdle > 0 {
+	if l.KeepaliveMinTime > 0 || l.MaxConnectionIdle > 0 {
 		opts = append(opts, grpc.KeepaliveParams(keepalive.ServerParameters{
-			MaxConnectionIdle: l.maxConnectionIdle,
+			MaxConnectionIdle: l.MaxConnectionIdle,
 			Time:              keepaliveTime,
 			Timeout:           keepaliveTimeout,
 		}))
@@ -310,7 +310,7 @@ func (a *admission) overloaded() error {
 // Health and reflection pass untouched.
 type gate struct {
 	adm  *admission
-	keys *apiKeys // nil: any key, or none
+	keys *APIKeys // nil: any key, or none
 }
 
 // tap is the grpc.InTapHandle. It runs on the connection's reader
@@ -399,35 +399,35 @@ func (w *workers) release() {
 	<-w.sem
 }
 
-// set checks the limits from serve's flags and derives --max-recv-bytes
+// Set checks the limits from serve's flags and derives --max-recv-bytes
 // when it is 0.
-func (l *grpcLimits) set(maxStreams uint, maxBatch, maxTextBytes int) error {
+func (l *Limits) Set(maxStreams uint, maxBatch, maxTextBytes int) error {
 	switch {
 	case maxStreams == 0 || maxStreams > math.MaxUint32:
 		return fmt.Errorf("--max-concurrent-streams %d, want 1 to %d", maxStreams, uint32(math.MaxUint32))
-	case l.maxRecvBytes < 0:
-		return fmt.Errorf("--max-recv-bytes %d, want >= 0", l.maxRecvBytes)
-	case l.maxInFlight < 0:
-		return fmt.Errorf("--max-in-flight %d, want >= 0", l.maxInFlight)
-	case l.keepaliveMinTime <= 0:
-		return fmt.Errorf("--keepalive-min-time %v, want > 0", l.keepaliveMinTime)
-	case l.maxConnectionIdle < 0:
-		return fmt.Errorf("--max-connection-idle %v, want >= 0", l.maxConnectionIdle)
-	case l.maxRequestBytes < 0:
-		return fmt.Errorf("--max-request-bytes %d, want >= 0", l.maxRequestBytes)
-	case l.streamIdleTimeout < 0:
-		return fmt.Errorf("--stream-idle-timeout %v, want >= 0", l.streamIdleTimeout)
+	case l.MaxRecvBytes < 0:
+		return fmt.Errorf("--max-recv-bytes %d, want >= 0", l.MaxRecvBytes)
+	case l.MaxInFlight < 0:
+		return fmt.Errorf("--max-in-flight %d, want >= 0", l.MaxInFlight)
+	case l.KeepaliveMinTime <= 0:
+		return fmt.Errorf("--keepalive-min-time %v, want > 0", l.KeepaliveMinTime)
+	case l.MaxConnectionIdle < 0:
+		return fmt.Errorf("--max-connection-idle %v, want >= 0", l.MaxConnectionIdle)
+	case l.MaxRequestBytes < 0:
+		return fmt.Errorf("--max-request-bytes %d, want >= 0", l.MaxRequestBytes)
+	case l.StreamIdleTimeout < 0:
+		return fmt.Errorf("--stream-idle-timeout %v, want >= 0", l.StreamIdleTimeout)
 	}
-	l.maxConcurrentStreams = uint32(maxStreams)
-	if l.maxRecvBytes == 0 {
-		l.maxRecvBytes = maxRecvBytesFor(maxBatch, maxTextBytes)
+	l.MaxConcurrentStreams = uint32(maxStreams)
+	if l.MaxRecvBytes == 0 {
+		l.MaxRecvBytes = maxRecvBytesFor(maxBatch, maxTextBytes)
 	}
-	largest := max(int64(l.maxRecvBytes), bodyLimitFor(maxTextBytes))
+	largest := max(int64(l.MaxRecvBytes), bodyLimitFor(maxTextBytes))
 	switch {
-	case l.maxRequestBytes == 0:
-		l.maxRequestBytes = requestBytesPerRecv * largest
-	case l.maxRequestBytes < largest:
-		return fmt.Errorf("--max-request-bytes %d, want >= %d, the largest request (--max-recv-bytes, or the HTTP body limit)", l.maxRequestBytes, largest)
+	case l.MaxRequestBytes == 0:
+		l.MaxRequestBytes = requestBytesPerRecv * largest
+	case l.MaxRequestBytes < largest:
+		return fmt.Errorf("--max-request-bytes %d, want >= %d, the largest request (--max-recv-bytes, or the HTTP body limit)", l.MaxRequestBytes, largest)
 	}
 	return nil
 }

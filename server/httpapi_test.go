@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"bytes"
@@ -73,13 +73,13 @@ func startHTTP(t *testing.T, o httpTestOptions) *httpTest {
 		o.maxBatch = 8
 	}
 	cur := loadCurrent(t, o.lexicon, o.maxText)
-	var keys *apiKeys
+	var keys *APIKeys
 	if o.keys != nil {
 		path := filepath.Join(t.TempDir(), "keys")
 		if err := os.WriteFile(path, []byte(strings.Join(o.keys, "\n")), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		k, err := loadAPIKeys(path)
+		k, err := LoadAPIKeys(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func startHTTP(t *testing.T, o httpTestOptions) *httpTest {
 	}
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: cur, maxBatch: o.maxBatch, apiKeys: keys, limits: grpcLimits{maxInFlight: o.maxInFlight, maxRequestBytes: o.maxRequestBytes},
+	srv := newServer(reg, serverDeps{current: cur, maxBatch: o.maxBatch, apiKeys: keys, limits: Limits{MaxInFlight: o.maxInFlight, MaxRequestBytes: o.maxRequestBytes},
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	hs := httptest.NewServer(srv.http.Handler)
 	t.Cleanup(hs.Close)
@@ -430,7 +430,7 @@ func TestLoadAPIKeys(t *testing.T) {
 		}
 		return p
 	}
-	k, err := loadAPIKeys(write("keys", "# comment\n\n  alpha  \r\nbeta\n"))
+	k, err := LoadAPIKeys(write("keys", "# comment\n\n  alpha  \r\nbeta\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,13 +439,13 @@ func TestLoadAPIKeys(t *testing.T) {
 			t.Errorf("accepts(%q) = %v, want %v", key, got, want)
 		}
 	}
-	if k, err := loadAPIKeys(""); err != nil || !k.accepts("anything") || !k.accepts("") {
+	if k, err := LoadAPIKeys(""); err != nil || !k.accepts("anything") || !k.accepts("") {
 		t.Errorf("no file: %v, %v; want every key accepted", k, err)
 	}
-	if _, err := loadAPIKeys(write("empty", "# only comments\n\n")); err == nil || !strings.Contains(err.Error(), "no keys") {
+	if _, err := LoadAPIKeys(write("empty", "# only comments\n\n")); err == nil || !strings.Contains(err.Error(), "no keys") {
 		t.Errorf("a file without keys: err = %v, want one saying so", err)
 	}
-	if _, err := loadAPIKeys(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := LoadAPIKeys(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a missing file: err = %v, want fs.ErrNotExist", err)
 	}
 }
@@ -698,7 +698,7 @@ func TestHTTPClientThatDoesNotReadLosesItsSlotAndAnswer(t *testing.T) {
 	const limit, clients = 2, 4
 	cur := loadCurrent(t, "testdata/lexicon", 8192)
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: cur, maxBatch: 8, limits: grpcLimits{maxInFlight: limit},
+	srv := newServer(reg, serverDeps{current: cur, maxBatch: 8, limits: Limits{MaxInFlight: limit},
 		httpWriteTimeout: 500 * time.Millisecond, log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

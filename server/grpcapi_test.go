@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -154,6 +154,9 @@ func TestGRPCBatchAndStreamKeepOrder(t *testing.T) {
 	batch, err := ts.c.ClassifyBatch(ctx, &kasuharav1.ClassifyBatchRequest{Requests: reqs})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := len(batch.GetResponses()); n != len(reqs) {
+		t.Fatalf("batch of %d answered with %d responses", len(reqs), n)
 	}
 	for i, r := range batch.GetResponses() {
 		if r.GetId() != reqs[i].GetId() || r.GetLabel() != wantLabels[i] {

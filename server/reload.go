@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -173,11 +173,17 @@ func (a *adminServer) Get(context.Context, *kasuharav1.GetLexiconRequest) (*kasu
 	return a.r.lexiconStatus(), nil
 }
 
-// watchSIGHUP reloads on every SIGHUP until ctx ends.
-func (r *reloader) watchSIGHUP(ctx context.Context) {
+// notifySIGHUP takes SIGHUP from the process from now on, so that one sent
+// once it returns is delivered on hup instead of killing the process; stop
+// gives it back.
+func notifySIGHUP() (hup <-chan os.Signal, stop func()) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGHUP)
-	defer signal.Stop(ch)
+	return ch, func() { signal.Stop(ch) }
+}
+
+// reloadOnSIGHUP reloads on every signal on hup until ctx ends.
+func (r *reloader) reloadOnSIGHUP(ctx context.Context, ch <-chan os.Signal) {
 	for {
 		select {
 		case <-ctx.Done():

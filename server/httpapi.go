@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"bufio"
@@ -66,7 +66,7 @@ var responseJSON = protojson.MarshalOptions{EmitUnpopulated: true}
 // httpDeps is what the HTTP API needs from the server.
 type httpDeps struct {
 	cs   *classifierServer // the gRPC adapter: validation, metrics, classification
-	keys *apiKeys          // nil: any key, or none, is accepted
+	keys *APIKeys          // nil: any key, or none, is accepted
 	reg  prometheus.Registerer
 	adm  *admission // the in-flight limit gRPC calls share; nil: none
 	// bytes is the request byte budget gRPC calls share; nil: none.
@@ -78,7 +78,7 @@ type httpDeps struct {
 // httpAPI serves the JSON routes.
 type httpAPI struct {
 	cs    *classifierServer
-	keys  *apiKeys
+	keys  *APIKeys
 	adm   *admission
 	bytes *requestBytes // nil: no budget
 	log   *slog.Logger
@@ -144,7 +144,7 @@ type routeHandler func(ctx context.Context, c *classifier.Classifier, body []byt
 // apiStyle is how one family of routes reads API keys and writes errors.
 type apiStyle struct {
 	// authenticate returns nil when the request carries a key in keys.
-	authenticate func(r *http.Request, keys *apiKeys) error
+	authenticate func(r *http.Request, keys *APIKeys) error
 	// writeError writes an error body; httpAnswer chose both statuses.
 	writeError func(w http.ResponseWriter, httpStatus int, st *status.Status)
 }
@@ -163,7 +163,7 @@ var kasuharaStyle = apiStyle{
 
 // bearerKey reads the key from "Authorization: Bearer KEY", as OpenAI's
 // clients send it (the scheme in any case).
-func bearerKey(r *http.Request, keys *apiKeys) error {
+func bearerKey(r *http.Request, keys *APIKeys) error {
 	key, _ := bearerToken(r.Header.Get("Authorization"))
 	if keys.accepts(key) {
 		return nil
@@ -485,21 +485,21 @@ func (s *statusRecorder) status() int {
 	return s.code
 }
 
-// apiKeys are the keys --api-key-file lists. A nil *apiKeys accepts any
+// APIKeys are the keys --api-key-file lists. A nil *APIKeys accepts any
 // key, or none.
-type apiKeys struct {
+type APIKeys struct {
 	sums map[[sha256.Size]byte]bool // keys are compared by hash, in constant time per lookup
 }
 
 // accepts reports whether key may call the API.
-func (k *apiKeys) accepts(key string) bool {
+func (k *APIKeys) accepts(key string) bool {
 	return k == nil || k.sums[sha256.Sum256([]byte(key))]
 }
 
-// loadAPIKeys reads --api-key-file: one key a line; blank lines and lines
+// LoadAPIKeys reads --api-key-file: one key a line; blank lines and lines
 // starting with # are skipped. An empty path means no file: nil, any key.
 // A file that lists no key is an error rather than a lock-out.
-func loadAPIKeys(path string) (*apiKeys, error) {
+func LoadAPIKeys(path string) (*APIKeys, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -508,7 +508,7 @@ func loadAPIKeys(path string) (*apiKeys, error) {
 		return nil, fmt.Errorf("--api-key-file: %w", err)
 	}
 	defer f.Close()
-	k := &apiKeys{sums: map[[sha256.Size]byte]bool{}}
+	k := &APIKeys{sums: map[[sha256.Size]byte]bool{}}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -395,16 +395,8 @@ func toProto(id string, r classifier.Result) *kasuharav1.ClassifyResponse {
 	for i, m := range r.Matches {
 		resp.Matches[i] = &kasuharav1.Match{
 			Category: string(m.Category), Entry: m.Entry, Text: m.Text,
-			Start: int32(m.Start), End: int32(m.End), Weight: m.Weight, Modifiers: modifierNames(m.Modifiers),
+			Start: int32(m.Start), End: int32(m.End), Weight: m.Weight, Modifiers: classifier.ModifierNames(m.Modifiers),
 		}
 	}
 	return resp
-}
-
-func modifierNames(mods []classifier.Modifier) []string {
-	out := make([]string, len(mods))
-	for i, m := range mods {
-		out[i] = string(m)
-	}
-	return out
 }

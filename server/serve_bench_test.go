@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 // (interceptors, metrics, admission) on loopback TCP, 50 calls at a time,
 // the dev corpus texts round-robin: ns/op is wall time per call.
 func BenchmarkServeClassify(b *testing.B) {
-	data, err := os.ReadFile("../../../shared/eval/dev.jsonl")
+	data, err := os.ReadFile("../../shared/eval/dev.jsonl")
 	if err != nil {
 		b.Skipf("dev corpus: %v", err)
 	}
@@ -36,7 +36,7 @@ func BenchmarkServeClassify(b *testing.B) {
 	}
 	lex, err := lexicon.Default()
 	srv := newServer(prometheus.NewRegistry(), serverDeps{current: serving(b, lex, err), maxBatch: DefaultMaxBatch,
-		limits: grpcLimits{maxConcurrentStreams: DefaultMaxConcurrentStreams, maxInFlight: defaultMaxInFlight()}, log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		limits: Limits{MaxConcurrentStreams: DefaultMaxConcurrentStreams, MaxInFlight: DefaultMaxInFlight()}, log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

@@ -491,10 +491,14 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, b
 		// 行く for 包丁持って行く, レビューに今回のことを正直に書く for
 		// レビューに書く): nouns with their particles, no adverb, no predicate;
 		// never after the pattern's particle was left out or replaced.
-		for k := j; k < j+maxAdjunct && k < len(toks) && toks[k].sentence == sentence && adjunct(&toks[k]); k++ {
-			if at(k + 1) {
-				return p.rest(toks, pe, k+1)
-			}
+		// An adjunct is never the verb, so the verb can only be the first
+		// word after the run of them.
+		k := j
+		for k < j+maxAdjunct && k < len(toks) && toks[k].sentence == sentence && adjunct(&toks[k]) {
+			k++
+		}
+		if k > j && at(k) {
+			return p.rest(toks, pe, k)
 		}
 	case j < len(toks) && toks[j].honorific && at(j+1):
 		// A phrase takes honorifics the pattern leaves out: 文書でご説明

@@ -94,8 +94,12 @@ type token struct {
 	// (待ってろ, 待っとけ, 覚えておけ): one class of its own, apart from
 	// the bare command and the completive (覚えろ, 消えてしまえ).
 	aspect   bool
-	quoted   bool // inside 「」, 『』, “” or ""
-	start    int  // rune offsets in the normalised text
+	quoted   bool // inside 「」, 『』, “” or "" that close
+	// compound is set when the token is glued to a common noun or a noun
+	// prefix before it (糸|くず, 親|バカ): a one-word kana noun there is
+	// the head of another word.
+	compound bool
+	start    int // rune offsets in the normalised text
 	end      int
 	sentence int // index of the sentence the token belongs to
 }
@@ -138,7 +142,7 @@ func (a *Analyzer) analyze(s string, subs *substitutions, buf *buffers) *analysi
 	}
 	nt := normalize(s, subs, a.isWord, norm)
 	an := &analysis{text: nt, sents: sentences(nt.runes)}
-	var q quoting
+	q := quoting{unclosed: unclosedQuotes(nt.runes)}
 	var forms *forms
 	if subs != nil {
 		forms = subs.forms
@@ -151,6 +155,9 @@ func (a *Analyzer) analyze(s string, subs *substitutions, buf *buffers) *analysi
 		toks = a.joinSplit(toks, from, forms)
 	}
 	a.reread(toks, forms)
+	for i := 1; i < len(toks); i++ {
+		toks[i].compound = compoundModifier(&toks[i-1], &toks[i])
+	}
 	an.tokens = toks
 	return an
 }
@@ -195,10 +202,45 @@ func (a *Analyzer) tokenizeChunk(toks []token, rs []rune, ch span, si int, q *qu
 
 // quoting reads text for quotation marks: 「」, 『』, “” and the like
 // nest; ASCII double quotes pair up.
+//
+// A mark that never closes opens no quotation: 「この野郎、殺してやる with no
+// 」 is the writer's own outburst, not words reported.
 type quoting struct {
 	depth int
 	ascii bool // inside an ASCII "..." pair
 	pos   int  // runes read
+	// unclosed are the offsets of opening marks that never close, in
+	// order (see unclosedQuotes).
+	unclosed []int
+}
+
+// unclosedQuotes returns the offsets of the opening marks in rs that no
+// closing mark pairs with, and of a last ASCII " left without a partner.
+func unclosedQuotes(rs []rune) []int {
+	var open, out []int
+	ascii := -1
+	for i, r := range rs {
+		switch r {
+		case '「', '『', '“', '《', '〈', '【':
+			open = append(open, i)
+		case '」', '』', '”', '》', '〉', '】':
+			if len(open) > 0 {
+				open = open[:len(open)-1]
+			}
+		case '"':
+			if ascii < 0 {
+				ascii = i
+			} else {
+				ascii = -1
+			}
+		}
+	}
+	out = append(out, open...)
+	if ascii >= 0 {
+		out = append(out, ascii)
+		slices.Sort(out)
+	}
+	return out
 }
 
 // upTo reads the runes before end and reports whether the text there is
@@ -206,6 +248,10 @@ type quoting struct {
 // its last rune, so an opening mark is quoted and a closing one is not.
 func (q *quoting) upTo(rs []rune, end int) bool {
 	for ; q.pos < end; q.pos++ {
+		if len(q.unclosed) > 0 && q.unclosed[0] == q.pos {
+			q.unclosed = q.unclosed[1:]
+			continue
+		}
 		switch rs[q.pos] {
 		case '「', '『', '“', '《', '〈', '【':
 			q.depth++

@@ -157,7 +157,12 @@ type Result struct {
 	Score float64
 	// Categories holds the score of every category that had a match.
 	Categories map[lexicon.Category]float64
-	Matches    []Match
+	// Toxicity holds, by category, how toxic the most toxic word of the
+	// lexicon's classes in the text is, whoever it is aimed at: abuse of a
+	// third party counts here though not toward the label. Nil when no
+	// toxic word was found.
+	Toxicity map[lexicon.Category]float64
+	Matches  []Match
 	// LexiconVersion is the version of the lexicon that decided.
 	LexiconVersion string
 }
@@ -171,6 +176,8 @@ type Classifier struct {
 	index   map[string][]*pattern // by the lookups of a pattern's first word
 	entries []lexicon.Entry
 	subs    *substitutions
+	classes classTable
+	toxic   []toxicClass
 	// npatterns counts compiled patterns, variants and allow phrases.
 	npatterns int
 	// phraseOf is, by pattern id, the index in its entry's Phrases() of
@@ -254,9 +261,10 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 	}
 	c := &Classifier{lex: lex, an: opts.Analyzer, opts: opts, index: map[string][]*pattern{}, entries: lex.Entries,
 		subs: newSubstitutions(pairs)}
-	var errs []error
+	classes, errs := c.an.compileClasses(lex, c.subs)
+	c.classes = classes
 	add := func(phrase string, owner, nth int, pos lexicon.Position) {
-		ps, err := c.an.compile(phrase, owner, c.subs)
+		ps, err := c.an.compile(phrase, owner, c.subs, c.classes)
 		if err != nil {
 			errs = append(errs, &lexicon.Error{Pos: pos, Msg: err.Error()})
 			return
@@ -285,6 +293,7 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	c.toxic = c.an.compileToxic(c.classes, c.subs)
 	c.subs.forms = newForms(c.patterns(), func(owner int) bool { return owner >= 0 && c.entries[owner].Category.Harassment() })
 	return c, nil
 }
@@ -368,6 +377,7 @@ func (c *Classifier) classifyHits(text string, keep bool) (Result, *analysis, []
 	an := c.an.analyze(text, c.subs, buf)
 	hits := c.find(an.tokens, sc, true)
 	r := c.decide(text, an, hits)
+	r.Toxicity = c.toxicity(an.tokens)
 	if !keep {
 		clear(an.tokens) // let the text they point into go
 		sc.tokens = an.tokens[:0]

@@ -288,9 +288,15 @@ func TestWordClasses(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(mustLoad(t, "category: abuse\nentries:\n  - {pattern: '{noun}だ', weight: 1}\n"), Options{Analyzer: sharedAnalyzer(t)}); err == nil ||
-		!strings.Contains(err.Error(), "unknown word class {noun}") {
-		t.Errorf("unknown class: err %v", err)
+	// Load refuses a class no file defines; a set built by hand meets the
+	// same refusal in New.
+	if _, err := lexicon.Load(fstest.MapFS{"x.yaml": {Data: []byte("category: abuse\nentries:\n  - {pattern: '{noun}だ', weight: 1}\n")}}); err == nil ||
+		!strings.Contains(err.Error(), "uses class {noun}, which no file defines") {
+		t.Errorf("unknown class: Load err %v", err)
+	}
+	byHand := &lexicon.Set{Entries: []lexicon.Entry{{Category: lexicon.Abuse, Pattern: "{noun}だ", Weight: 1}}}
+	if _, err := New(byHand, Options{Analyzer: sharedAnalyzer(t)}); err == nil || !strings.Contains(err.Error(), "unknown word class {noun}") {
+		t.Errorf("unknown class: New err %v", err)
 	}
 }
 

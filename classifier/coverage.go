@@ -242,7 +242,7 @@ type PhraseForms struct {
 // entry (one per category that has it) as a classifier would. An entry
 // lex does not have is an *UnknownEntryError naming the closest.
 func FormsOf(lex *lexicon.Set, entry string, opts Options) ([]Forms, error) {
-	base, err := New(&lexicon.Set{Version: lex.Version, Substitutions: lex.Substitutions}, opts)
+	base, err := New(&lexicon.Set{Version: lex.Version, Substitutions: lex.Substitutions, Classes: lex.Classes}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +254,7 @@ func FormsOf(lex *lexicon.Set, entry string, opts Options) ([]Forms, error) {
 		f := Forms{Category: e.Category, Entry: e.Pattern, Pos: e.Pos, Weight: e.Weight, Moods: e.Moods}
 		for _, ph := range e.Phrases() {
 			pf := PhraseForms{Phrase: ph}
-			pats, err := base.an.compile(ph, -1, base.subs)
+			pats, err := base.an.compile(ph, -1, base.subs, base.classes)
 			if err != nil {
 				pf.Err = err.Error()
 			}

@@ -35,7 +35,7 @@ func Lint(lex *lexicon.Set, opts Options) []error {
 	}
 	// A classifier with the substitutions and no entries compiles phrases
 	// one by one, exactly as New does.
-	base, err := New(&lexicon.Set{Version: lex.Version, Substitutions: lex.Substitutions}, opts)
+	base, err := New(&lexicon.Set{Version: lex.Version, Substitutions: lex.Substitutions, Classes: lex.Classes}, opts)
 	if err != nil {
 		return []error{err}
 	}
@@ -133,7 +133,7 @@ var compileHints = map[string]string{
 }
 
 func (l *linter) compilePhrase(phrase string, pos lexicon.Position) ([]*pattern, bool) {
-	pats, err := l.base.an.compile(phrase, -1, l.base.subs)
+	pats, err := l.base.an.compile(phrase, -1, l.base.subs, l.base.classes)
 	if err != nil {
 		msg := err.Error()
 		for suffix, hint := range compileHints {

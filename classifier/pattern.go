@@ -51,8 +51,10 @@ type element struct {
 	negation bool
 	noun     bool
 	// class, when set, makes the element match any token of a class
-	// instead of a word: see wordClasses.
+	// instead of a word: see wordClasses. set is the lexicon's class of
+	// that name, nil for a builtin one.
 	class string
+	set   *classSet
 }
 
 // wordClasses are the placeholders a pattern may use for any word of a
@@ -173,25 +175,45 @@ var compileSuffixes = []string{"", "よ", "。"}
 
 // compile analyses phrase the way messages are analysed, into one pattern
 // per distinct reading.
-func (a *Analyzer) compile(phrase string, owner int, subs *substitutions) ([]*pattern, error) {
+//
+// A class with members of several words makes the phrase several phrases
+// (see classTable.expand), each compiled so.
+func (a *Analyzer) compile(phrase string, owner int, subs *substitutions, ct classTable) ([]*pattern, error) {
 	for _, g := range gapMarks[1:] {
 		phrase = strings.ReplaceAll(phrase, g, gapMarks[0])
 	}
 	for _, m := range classMarker.FindAllStringSubmatch(phrase, -1) {
-		if wordClasses[m[1]] == nil {
-			return nil, fmt.Errorf("pattern %q has unknown word class {%s}; expect {number} or {command}", phrase, m[1])
+		if wordClasses[m[1]] == nil && ct[m[1]] == nil {
+			return nil, fmt.Errorf("pattern %q has unknown word class {%s}; expect {number}, {command} or a class the lexicon defines", phrase, m[1])
 		}
 	}
-	parts := strings.Split(phrase, gapMarks[0])
-	var head []element // every part but the last, each followed by a gap
-	for _, part := range parts[:len(parts)-1] {
-		els, _ := a.elements(part, "", subs)
-		head = append(append(head, els...), element{gap: true, surface: gapMarks[0]})
+	phrases, err := ct.expand(phrase)
+	if err != nil {
+		return nil, err
 	}
 	var out []*pattern
 	seen := map[string]bool{}
+	for _, ph := range phrases {
+		ps, err := a.compileOne(ph, owner, subs, ct, seen)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ps...)
+	}
+	return out, nil
+}
+
+// compileOne compiles one phrase, skipping readings seen already.
+func (a *Analyzer) compileOne(phrase string, owner int, subs *substitutions, ct classTable, seen map[string]bool) ([]*pattern, error) {
+	parts := strings.Split(phrase, gapMarks[0])
+	var head []element // every part but the last, each followed by a gap
+	for _, part := range parts[:len(parts)-1] {
+		els, _ := a.elements(part, "", subs, ct)
+		head = append(append(head, els...), element{gap: true, surface: gapMarks[0]})
+	}
+	var out []*pattern
 	for i, suffix := range compileSuffixes {
-		tail, ok := a.elements(parts[len(parts)-1], suffix, subs)
+		tail, ok := a.elements(parts[len(parts)-1], suffix, subs, ct)
 		if !ok {
 			continue
 		}
@@ -220,12 +242,13 @@ func (a *Analyzer) compile(phrase string, owner int, subs *substitutions) ([]*pa
 // elements returns the elements of part: its word classes, and its words
 // analysed with suffix after the last of them; ok is false when the suffix
 // does not apply (the part ends in a class) or did not stay a token.
-func (a *Analyzer) elements(part, suffix string, subs *substitutions) ([]element, bool) {
+func (a *Analyzer) elements(part, suffix string, subs *substitutions, ct classTable) ([]element, bool) {
 	var els []element
 	at := 0
 	for _, m := range classMarker.FindAllStringSubmatchIndex(part, -1) {
 		words, _ := a.words(part[at:m[0]], "", subs)
-		els = append(append(els, words...), element{class: part[m[2]:m[3]], surface: part[m[0]:m[1]]})
+		name := part[m[2]:m[3]]
+		els = append(append(els, words...), element{class: name, set: ct[name], surface: part[m[0]:m[1]]})
 		at = m[1]
 	}
 	if at == len(part) && at > 0 {
@@ -332,6 +355,9 @@ func (p *pattern) signature() string {
 // lookups are the strings a pattern whose first word is e is indexed by:
 // every string a token e matches shares with it (see tokenLookups).
 func (e *element) lookups() []string {
+	if e.set != nil {
+		return e.set.lookups
+	}
 	if e.class != "" {
 		return []string{classLookup(e.class)}
 	}
@@ -346,6 +372,9 @@ func (e *element) lookups() []string {
 //   - a noun written in kanji, by its reading, when e is a kana noun
 //     (馬鹿 for バカ).
 func (e *element) matches(t *token) bool {
+	if e.set != nil {
+		return e.set.matches(t)
+	}
 	if e.class != "" {
 		return wordClasses[e.class](t)
 	}
@@ -417,7 +446,7 @@ func (p *pattern) matchAt(toks []token, i int) (int, bool) {
 	if !p.elems[0].matches(&toks[i]) {
 		return 0, false
 	}
-	if len(p.elems) == 1 && p.elems[0].noun && p.elems[0].kana && i > 0 && compoundModifier(&toks[i-1], &toks[i]) {
+	if len(p.elems) == 1 && p.elems[0].noun && p.elems[0].kana && toks[i].compound {
 		return 0, false
 	}
 	end, ok := p.rest(toks, 0, i)

@@ -44,6 +44,9 @@ func tokenSignature(l *lexical, keys []string) signature {
 // otherwise or may be left out: gaps, word classes, optional particles,
 // negations (any negative auxiliary matches one).
 func elementSignature(e *element) (s signature, ok bool) {
+	if e.set != nil {
+		return e.set.sig, len(e.set.members) > 0 // any member will do
+	}
 	if e.gap || e.optional || e.class != "" || e.negation {
 		return s, false
 	}

@@ -36,6 +36,8 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -141,6 +143,36 @@ type Allow struct {
 	Pos    Position
 }
 
+// Class is a word class: a named set of words a pattern stands for with
+// {name} (insults, staff, body parts). A pattern over classes is a frame:
+// {addressee}…{insult} is any insult aimed at the reader, written once.
+type Class struct {
+	Name        string
+	Description string
+	// Words are the members, each a word or short phrase written as
+	// natural Japanese, matched as pattern words are (every conjugation,
+	// kana spellings by reading). A word {other} takes in every member of
+	// class other.
+	Words []string
+	// Category is the category of the file the class is written in, or
+	// empty for a file without one.
+	Category Category
+	// Toxicity in [0,1], set only in a file with a category: how toxic a
+	// word of the class is whatever it is aimed at. It feeds the generic
+	// toxicity scores (Result.Toxicity), never the label.
+	Toxicity float64
+	// Examples are messages in which some word of the class must be
+	// found; CounterExamples are messages in which none may be.
+	Examples        []string
+	CounterExamples []string
+	Pos             Position
+}
+
+// BuiltinClasses are the word classes the classifier defines itself, by
+// grammar rather than by a list: {number} (a numeral) and {command} (a verb
+// in the command mood). A lexicon may not define classes of these names.
+var BuiltinClasses = []string{"command", "number"}
+
 // Substitution rewrites an obfuscated spelling before tokenising (氏ね → 死ね).
 type Substitution struct {
 	From, To string
@@ -163,6 +195,17 @@ type Set struct {
 	Entries       []Entry
 	Allow         []Allow
 	Substitutions []Substitution
+	Classes       []Class
+}
+
+// Class returns the class called name, if the set defines one.
+func (s *Set) Class(name string) (Class, bool) {
+	for _, c := range s.Classes {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Class{}, false
 }
 
 // Count returns the number of entries per category.
@@ -241,11 +284,138 @@ func Load(fsys fs.FS) (*Set, error) {
 		s.Files = append(s.Files, f)
 	}
 	errs = append(errs, checkDuplicates(s)...)
+	errs = append(errs, checkClasses(s)...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	s.Version = hex.EncodeToString(h.Sum(nil))[:16]
 	return s, nil
+}
+
+// classRef finds the {name} class references in a phrase.
+var classRef = regexp.MustCompile(`\{([^{}]*)\}`)
+
+// className is what a class name may be: lower-case ASCII words joined by
+// underscores.
+var className = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// ClassRefs returns the names of the classes phrase refers to with {name},
+// in order.
+func ClassRefs(phrase string) []string {
+	var out []string
+	for _, m := range classRef.FindAllStringSubmatch(phrase, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// checkClasses reports classes defined twice or under a builtin's name,
+// references to classes nobody defined (in entries, allow phrases and
+// class words), and classes that take themselves in.
+func checkClasses(s *Set) []error {
+	var errs []error
+	defined := map[string]*Class{}
+	for i := range s.Classes {
+		c := &s.Classes[i]
+		switch {
+		case slices.Contains(BuiltinClasses, c.Name):
+			errs = append(errs, &Error{c.Pos, fmt.Sprintf("class %q is builtin; choose another name", c.Name)})
+		case defined[c.Name] != nil:
+			errs = append(errs, &Error{c.Pos, fmt.Sprintf("class %q defined twice, first at %s", c.Name, defined[c.Name].Pos)})
+		default:
+			defined[c.Name] = c
+		}
+	}
+	known := func(name string) bool { return defined[name] != nil || slices.Contains(BuiltinClasses, name) }
+	unknown := func(pos Position, phrase string) {
+		for _, name := range ClassRefs(phrase) {
+			if !known(name) {
+				errs = append(errs, &Error{pos, fmt.Sprintf("phrase %q uses class {%s}, which no file defines", phrase, name)})
+			}
+		}
+	}
+	for _, e := range s.Entries {
+		for _, p := range e.Phrases() {
+			unknown(e.Pos, p)
+		}
+	}
+	for _, a := range s.Allow {
+		unknown(a.Pos, a.Phrase)
+	}
+	for i := range s.Classes {
+		c := &s.Classes[i]
+		for _, w := range c.Words {
+			for _, name := range ClassRefs(w) {
+				switch {
+				case slices.Contains(BuiltinClasses, name):
+					errs = append(errs, &Error{c.Pos, fmt.Sprintf("class %q takes in builtin {%s}; a class lists words", c.Name, name)})
+				case !known(name):
+					errs = append(errs, &Error{c.Pos, fmt.Sprintf("class %q takes in {%s}, which no file defines", c.Name, name)})
+				case w != "{"+name+"}":
+					errs = append(errs, &Error{c.Pos, fmt.Sprintf("class %q word %q: a class is taken in as a word of its own, {%s}", c.Name, w, name)})
+				}
+			}
+		}
+	}
+	// A class that takes itself in, directly or not, has no end.
+	state := map[string]int{} // 1 visiting, 2 done
+	var visit func(name string, path []string) bool
+	visit = func(name string, path []string) bool {
+		switch state[name] {
+		case 1:
+			errs = append(errs, &Error{defined[name].Pos, fmt.Sprintf("class %q takes itself in: %s", name, strings.Join(append(path, name), " → "))})
+			return false
+		case 2:
+			return true
+		}
+		state[name] = 1
+		for _, w := range defined[name].Words {
+			if refs := ClassRefs(w); len(refs) == 1 && defined[refs[0]] != nil {
+				if !visit(refs[0], append(path, name)) {
+					state[name] = 2
+					return false
+				}
+			}
+		}
+		state[name] = 2
+		return true
+	}
+	for _, c := range s.Classes {
+		if defined[c.Name] != nil && state[c.Name] == 0 {
+			visit(c.Name, nil)
+		}
+	}
+	return errs
+}
+
+// ClassWords returns the words of class name with every class it takes in
+// expanded, each word once, in order. It assumes Load checked the set.
+func (s *Set) ClassWords(name string) []string {
+	var out []string
+	seen := map[string]bool{}
+	var walk func(name string)
+	walk = func(name string) {
+		if seen["{"+name+"}"] {
+			return
+		}
+		seen["{"+name+"}"] = true
+		c, ok := s.Class(name)
+		if !ok {
+			return
+		}
+		for _, w := range c.Words {
+			if refs := ClassRefs(w); len(refs) == 1 && w == "{"+refs[0]+"}" {
+				walk(refs[0])
+				continue
+			}
+			if !seen[w] {
+				seen[w] = true
+				out = append(out, w)
+			}
+		}
+	}
+	walk(name)
+	return out
 }
 
 // checkDuplicates reports phrases written twice in one category, and allow

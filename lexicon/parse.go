@@ -28,7 +28,8 @@ func (p *parser) errf(n *yaml.Node, format string, args ...any) {
 
 func (p *parser) pos(n *yaml.Node) Position { return Position{p.file, n.Line} }
 
-var fileKeys = []string{"category", "description", "entries", "allow", "substitutions"}
+var fileKeys = []string{"category", "description", "entries", "classes", "allow", "substitutions"}
+var classKeys = []string{"name", "description", "words", "toxicity", "examples", "counter_examples"}
 var substitutionKeys = []string{"from", "to"}
 var entryKeys = []string{"pattern", "weight", "variants", "note", "examples", "counter_examples", "moods"}
 
@@ -55,7 +56,7 @@ func parseFile(name string, data []byte, s *Set) (File, []error) {
 		p.errf(root, "top level is a %s; expect a mapping with %s", kindName(root), strings.Join(fileKeys, ", "))
 		return f, p.errs
 	}
-	var entriesNode, allowNode, subsNode, categoryNode *yaml.Node
+	var entriesNode, classesNode, allowNode, subsNode, categoryNode *yaml.Node
 	p.mapping(root, fileKeys, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "category":
@@ -70,6 +71,8 @@ func parseFile(name string, data []byte, s *Set) (File, []error) {
 			f.Description, _ = p.str(v, "description")
 		case "entries":
 			entriesNode = v
+		case "classes":
+			classesNode = v
 		case "allow":
 			allowNode = v
 		case "substitutions":
@@ -85,8 +88,15 @@ func parseFile(name string, data []byte, s *Set) (File, []error) {
 				s.Entries = append(s.Entries, e)
 			}
 		}
-	} else if categoryNode != nil {
-		p.errf(categoryNode, "category without entries")
+	} else if categoryNode != nil && classesNode == nil {
+		p.errf(categoryNode, "category without entries or classes")
+	}
+	if classesNode != nil {
+		for _, n := range p.seq(classesNode, "classes") {
+			if c, ok := p.class(n, f.Category); ok {
+				s.Classes = append(s.Classes, c)
+			}
+		}
 	}
 	if allowNode != nil {
 		for _, n := range p.seq(allowNode, "allow") {
@@ -102,8 +112,8 @@ func parseFile(name string, data []byte, s *Set) (File, []error) {
 			}
 		}
 	}
-	if entriesNode == nil && allowNode == nil && subsNode == nil {
-		p.errf(root, "nothing to load; expect entries (with a category), allow or substitutions")
+	if entriesNode == nil && classesNode == nil && allowNode == nil && subsNode == nil {
+		p.errf(root, "nothing to load; expect entries (with a category), classes, allow or substitutions")
 	}
 	return f, p.errs
 }
@@ -140,6 +150,54 @@ func (p *parser) entry(n *yaml.Node, c Category) (Entry, bool) {
 		p.errf(n, "entry %q has no weight; expect a number in [0,1]", e.Pattern)
 	}
 	return e, len(p.errs) == before
+}
+
+func (p *parser) class(n *yaml.Node, cat Category) (Class, bool) {
+	c := Class{Category: cat, Pos: p.pos(n)}
+	if n.Kind != yaml.MappingNode {
+		p.errf(n, "class is a %s; expect a mapping with %s", kindName(n), strings.Join(classKeys, ", "))
+		return c, false
+	}
+	before := len(p.errs)
+	var toxNode *yaml.Node
+	p.mapping(n, classKeys, func(key string, _, v *yaml.Node) {
+		switch key {
+		case "name":
+			if name, ok := p.str(v, "name"); ok {
+				c.Name = name
+				if !className.MatchString(name) {
+					p.errf(v, "class name %q: expect lower-case ASCII letters, digits and _ (staff, body_part)", name)
+				}
+			}
+		case "description":
+			c.Description, _ = p.str(v, "description")
+		case "words":
+			c.Words = p.phrases(v, "words")
+			seen := map[string]bool{}
+			for i, w := range c.Words {
+				if seen[w] {
+					p.errf(v.Content[i], "class word %q given twice", w)
+				}
+				seen[w] = true
+			}
+		case "toxicity":
+			toxNode = v
+			c.Toxicity = p.unit(v, "toxicity")
+		case "examples":
+			c.Examples = p.phrases(v, "examples")
+		case "counter_examples":
+			c.CounterExamples = p.phrases(v, "counter_examples")
+		}
+	})
+	switch {
+	case c.Name == "" && len(p.errs) == before:
+		p.errf(n, "class has no name")
+	case len(c.Words) == 0 && len(p.errs) == before:
+		p.errf(n, "class %q has no words", c.Name)
+	case toxNode != nil && cat == "" && len(p.errs) == before:
+		p.errf(toxNode, "class %q has a toxicity in a file without a category; toxicity counts toward the file's category", c.Name)
+	}
+	return c, len(p.errs) == before
 }
 
 func (p *parser) substitution(n *yaml.Node) (Substitution, bool) {
@@ -248,14 +306,17 @@ func (p *parser) moods(n *yaml.Node) []Mood {
 	return out
 }
 
-func (p *parser) weight(n *yaml.Node) float64 {
+func (p *parser) weight(n *yaml.Node) float64 { return p.unit(n, "weight") }
+
+// unit reads a number in [0,1].
+func (p *parser) unit(n *yaml.Node, what string) float64 {
 	if n.Kind != yaml.ScalarNode || (n.Tag != "!!float" && n.Tag != "!!int") {
-		p.errf(n, "weight %q is not a number; expect a number in [0,1]", n.Value)
+		p.errf(n, "%s %q is not a number; expect a number in [0,1]", what, n.Value)
 		return math.NaN()
 	}
 	w, err := strconv.ParseFloat(n.Value, 64)
 	if err != nil || math.IsNaN(w) || w < 0 || w > 1 {
-		p.errf(n, "weight %s out of range; expect a number in [0,1]", n.Value)
+		p.errf(n, "%s %s out of range; expect a number in [0,1]", what, n.Value)
 		return math.NaN()
 	}
 	return w

@@ -1,0 +1,114 @@
+package classifier
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/kasuhara/kasuhara/lexicon"
+)
+
+const classLexicon = `category: abuse
+classes:
+  - name: insult
+    toxicity: 0.9
+    words: [クズ, カス, バカ, クソ野郎, 人間のクズ]
+    counter_examples: [糸くずが付いていました]
+  - name: addressee
+    words: [お前, てめえ, あんた, "{staff}"]
+  - name: staff
+    words: [店員, 担当者]
+entries:
+  - pattern: "{addressee}…{insult}"
+    weight: 1
+`
+
+func classClassifier(t *testing.T, yaml string) *Classifier {
+	t.Helper()
+	lex, err := lexicon.Load(fstest.MapFS{"abuse.yaml": {Data: []byte(yaml)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(lex, Options{Analyzer: sharedAnalyzer(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// A frame over classes matches every choice of their words, one-word and
+// many-word members alike, in every spelling a pattern word has.
+func TestClassFrame(t *testing.T) {
+	c := classClassifier(t, classLexicon)
+	for _, tc := range []struct {
+		text, want string // want: the matched text, "" for none
+	}{
+		{"お前はクズだ", "お前はクズ"},
+		{"てめえみたいなカスが", "てめえみたいなカス"},
+		{"あんたはほんとにバカ", "あんたはほんとにバカ"},
+		{"あんた馬鹿じゃないの", "あんた馬鹿"},             // kanji spelling of a kana noun
+		{"お前みたいなクソ野郎は", "お前みたいなクソ野郎"},       // a many-word member
+		{"担当者は人間のクズですね", "担当者は人間のクズ"},       // a class taken in by another
+		{"オマエはクズ", "オマエはクズ"},                  // the pattern word by reading
+		{"お前の服に糸くずが付いていた", ""},              // くず in a compound is no insult
+		{"お前はどう思う？クズ野菜の話", ""},              // the frame does not cross a sentence
+		{"クズ野菜を使ったスープです", ""},                 // no addressee
+		{"店員さんが親切でした", ""},                    // no insult
+	} {
+		r, err := c.Classify(tc.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if len(r.Matches) > 0 {
+			got = r.Matches[0].Text
+		}
+		if got != tc.want {
+			t.Errorf("%q: matched %q, want %q (%+v)", tc.text, got, tc.want, r.Matches)
+		}
+	}
+}
+
+// Toxicity counts a class word whoever it is aimed at, where the label
+// needs a frame: an insult about a third party is toxic, not harassment.
+func TestClassToxicity(t *testing.T) {
+	c := classClassifier(t, classLexicon)
+	for _, tc := range []struct {
+		text  string
+		tox   float64
+		label Label
+	}{
+		{"隣の人はほんとにクズだった", 0.9, Routine},
+		{"あいつはクソ野郎だ", 0.9, Routine},
+		{"お前はクズだ", 0.9, Harassment},
+		{"糸くずが付いていました", 0, Routine},
+		{"ご対応ありがとうございました", 0, Routine},
+	} {
+		r, err := c.Classify(tc.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Toxicity[lexicon.Abuse]; got != tc.tox || r.Label != tc.label {
+			t.Errorf("%q: toxicity %v label %v, want %v %v", tc.text, got, r.Label, tc.tox, tc.label)
+		}
+	}
+}
+
+// Many-word members multiply a pattern; past maxExpansions it is refused
+// with a message that says why.
+func TestClassExpansionBound(t *testing.T) {
+	var words []string
+	for _, a := range []string{"赤", "青", "黄", "白", "黒", "緑", "紫", "茶"} {
+		for _, b := range []string{"い犬", "い猫", "い鳥"} {
+			words = append(words, a+b)
+		}
+	}
+	yaml := "category: abuse\nclasses:\n  - name: many\n    words: [" + strings.Join(words, ", ") + "]\nentries:\n  - pattern: \"{many}…{many}…{many}\"\n    weight: 1\n"
+	lex, err := lexicon.Load(fstest.MapFS{"abuse.yaml": {Data: []byte(yaml)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(lex, Options{Analyzer: sharedAnalyzer(t)}); err == nil || !strings.Contains(err.Error(), "more than 512 phrases") {
+		t.Errorf("err = %v, want the expansion bound", err)
+	}
+}

@@ -155,6 +155,7 @@ func (a *Analyzer) analyze(s string, subs *substitutions, buf *buffers) *analysi
 		toks = a.joinSplit(toks, from, forms)
 	}
 	a.reread(toks, forms)
+	ownWords(toks)
 	for i := 1; i < len(toks); i++ {
 		toks[i].compound = compoundModifier(&toks[i-1], &toks[i])
 	}
@@ -212,6 +213,20 @@ type quoting struct {
 	// unclosed are the offsets of opening marks that never close, in
 	// order (see unclosedQuotes).
 	unclosed []int
+}
+
+// ownWords clears quoted on every token when nothing but punctuation is
+// outside the quotation marks: a message that is one quotation (「黙れ」)
+// reports no one; it is the writer's own words set off.
+func ownWords(toks []token) {
+	for i := range toks {
+		if !toks[i].quoted && !strings.HasPrefix(toks[i].pos, "記号") {
+			return
+		}
+	}
+	for i := range toks {
+		toks[i].quoted = false
+	}
 }
 
 // unclosedQuotes returns the offsets of the opening marks in rs that no

@@ -4,29 +4,27 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/kasuhara/kasuhara/lexicon"
 )
 
-// maxExpansions bounds how many phrases one pattern becomes when its
-// classes have members of more than one word (see classSet.multi).
-const maxExpansions = 512
-
 // classSet is an analyst's word class compiled. A member of one word is an
 // element, found through index by the strings a token is looked up by
 // (tokenLookups), as patterns are; a member of several words (クソ野郎,
-// 人間のクズ) is kept as text, and a pattern using the class is compiled
-// once more for each such member written in its place.
+// 人間のクズ) is a pattern of its own, matched in place of the class, found
+// through multiIndex by its first word.
 type classSet struct {
 	name    string
 	members []element
 	index   map[string][]int
-	// lookups are every member's lookups, each once: a pattern that
-	// starts with the class is indexed by them.
+	multi   []*pattern
+	// multiIndex indexes multi by the lookups of their first words.
+	multiIndex map[string][]int
+	// lookups are the lookups of every member's first word, each once: a
+	// pattern that starts with the class is indexed by them, and sig
+	// summarises them.
 	lookups []string
 	sig     signature
-	multi   []string
 	// words are the members as written, one-word members first.
 	words    []string
 	category lexicon.Category
@@ -41,7 +39,7 @@ func (a *Analyzer) compileClasses(lex *lexicon.Set, subs *substitutions) (classT
 	t := classTable{}
 	var errs []error
 	for _, c := range lex.Classes {
-		cs := &classSet{name: c.Name, index: map[string][]int{}, category: c.Category, toxicity: c.Toxicity}
+		cs := &classSet{name: c.Name, index: map[string][]int{}, multiIndex: map[string][]int{}, category: c.Category, toxicity: c.Toxicity}
 		var multi []string
 		for _, w := range lex.ClassWords(c.Name) {
 			if hasGap(w) {
@@ -58,10 +56,15 @@ func (a *Analyzer) compileClasses(lex *lexicon.Set, subs *substitutions) (classT
 				cs.add(e)
 				cs.words = append(cs.words, w)
 			default:
+				mp := &pattern{elems: els, owner: -1}
+				if err := mp.trim(w); err != nil {
+					errs = append(errs, &lexicon.Error{Pos: c.Pos, Msg: fmt.Sprintf("class %q word %q: %v", c.Name, w, err)})
+					continue
+				}
+				cs.addMulti(mp)
 				multi = append(multi, w)
 			}
 		}
-		cs.multi = multi
 		cs.words = append(cs.words, multi...)
 		t[c.Name] = cs
 	}
@@ -76,11 +79,62 @@ func (cs *classSet) add(e element) {
 		if len(l) == 0 || l[len(l)-1] != i {
 			cs.index[k] = append(l, i)
 		}
-		if len(l) == 0 {
-			cs.lookups = append(cs.lookups, k)
-			cs.sig.add(k)
+		cs.lookup(k)
+	}
+}
+
+func (cs *classSet) addMulti(p *pattern) {
+	i := len(cs.multi)
+	cs.multi = append(cs.multi, p)
+	for _, k := range p.elems[0].lookups() {
+		l := cs.multiIndex[k]
+		if len(l) == 0 || l[len(l)-1] != i {
+			cs.multiIndex[k] = append(l, i)
+		}
+		cs.lookup(k)
+	}
+}
+
+// lookup adds k to the lookups of the class's first words.
+func (cs *classSet) lookup(k string) {
+	if !slices.Contains(cs.lookups, k) {
+		cs.lookups = append(cs.lookups, k)
+		cs.sig.add(k)
+	}
+}
+
+// each calls fn with the end of every member that matches at toks[i], one
+// word then many, until fn returns true, and reports whether it did.
+func (cs *classSet) each(toks []token, i int, fn func(end int) bool) bool {
+	t := &toks[i]
+	if cs.matches(t) && fn(i+1) {
+		return true
+	}
+	if len(cs.multi) == 0 {
+		return false
+	}
+	var buf [8]string
+	lookups := tokenLookups(buf[:0], t.lexical, t.keys)
+	tried := 0 // a member is tried once however many lookups share it; few share
+	var done [8]int
+	for li, k := range lookups {
+		if contains(lookups[:li], k) {
+			continue
+		}
+		for _, m := range cs.multiIndex[k] {
+			if tried < len(done) && slices.Contains(done[:tried], m) {
+				continue
+			}
+			if tried < len(done) {
+				done[tried] = m
+				tried++
+			}
+			if end, ok := cs.multi[m].matchAt(toks, i); ok && fn(end) {
+				return true
+			}
 		}
 	}
+	return false
 }
 
 // matches reports whether t is a one-word member of the class.
@@ -104,102 +158,31 @@ func (cs *classSet) matches(t *token) bool {
 	return false
 }
 
-// expand returns phrase once as written and once more for each choice of
-// a many-word member in place of each class that has them: a class stays
-// a placeholder for its one-word members. A class with no one-word member
-// is always written out.
-func (ct classTable) expand(phrase string) ([]string, error) {
-	out := []string{phrase}
-	for _, name := range lexicon.ClassRefs(phrase) {
-		cs := ct[name]
-		if cs == nil || len(cs.multi) == 0 {
-			continue
-		}
-		marker := "{" + name + "}"
-		var next []string
-		for _, p := range out {
-			if !strings.Contains(p, marker) {
-				next = append(next, p)
-				continue
-			}
-			if len(cs.members) > 0 {
-				next = append(next, p)
-			}
-			for _, w := range cs.multi {
-				next = append(next, strings.Replace(p, marker, w, 1))
-			}
-		}
-		if len(next) > maxExpansions {
-			return nil, fmt.Errorf("pattern %q stands for more than %d phrases once its classes' many-word members are written out; split it or shorten the classes", phrase, maxExpansions)
-		}
-		out = next
-	}
-	return out, nil
-}
-
-// toxicClass is a class whose words are toxic whatever they are aimed at,
-// with its many-word members compiled as patterns.
-type toxicClass struct {
-	set   *classSet
-	multi map[string][]*pattern // by the lookups of a member's first word
-}
-
-// compileToxic compiles the classes that carry a toxicity.
-func (a *Analyzer) compileToxic(ct classTable, subs *substitutions) []toxicClass {
-	var out []toxicClass
-	for _, name := range slices.Sorted(maps.Keys(ct)) {
-		cs := ct[name]
-		if cs.toxicity <= 0 || cs.category == "" {
-			continue
-		}
-		tc := toxicClass{set: cs, multi: map[string][]*pattern{}}
-		for _, w := range cs.multi {
-			ps, err := a.compile(w, -1, subs, nil)
-			if err != nil {
-				continue // reported when the class was compiled
-			}
-			for _, p := range ps {
-				for _, k := range p.elems[0].lookups() {
-					tc.multi[k] = append(tc.multi[k], p)
-				}
-			}
-		}
-		out = append(out, tc)
-	}
-	return out
-}
-
 // toxicity returns, by category, the toxicity of the most toxic class word
 // in toks, whoever it is aimed at, quoted or not: the generic score that
 // comment moderation reads, apart from the label.
 func (c *Classifier) toxicity(toks []token) map[lexicon.Category]float64 {
 	var out map[lexicon.Category]float64
-	var buf [8]string
 	for i := range toks {
-		t := &toks[i]
-		lookups := tokenLookups(buf[:0], t.lexical, t.keys)
-		for _, tc := range c.toxic {
-			if out[tc.set.category] >= tc.set.toxicity {
+		for _, cs := range c.toxic {
+			if out[cs.category] >= cs.toxicity || !cs.each(toks, i, func(int) bool { return true }) {
 				continue
 			}
-			found := tc.set.matches(t)
-			for _, k := range lookups {
-				if found {
-					break
-				}
-				for _, p := range tc.multi[k] {
-					if _, ok := p.matchAt(toks, i); ok {
-						found = true
-						break
-					}
-				}
+			if out == nil {
+				out = map[lexicon.Category]float64{}
 			}
-			if found {
-				if out == nil {
-					out = map[lexicon.Category]float64{}
-				}
-				out[tc.set.category] = tc.set.toxicity
-			}
+			out[cs.category] = cs.toxicity
+		}
+	}
+	return out
+}
+
+// toxicClasses returns the classes of ct that carry a toxicity, by name.
+func toxicClasses(ct classTable) []*classSet {
+	var out []*classSet
+	for _, name := range slices.Sorted(maps.Keys(ct)) {
+		if cs := ct[name]; cs.toxicity > 0 && cs.category != "" {
+			out = append(out, cs)
 		}
 	}
 	return out

@@ -177,7 +177,7 @@ type Classifier struct {
 	entries []lexicon.Entry
 	subs    *substitutions
 	classes classTable
-	toxic   []toxicClass
+	toxic   []*classSet
 	// npatterns counts compiled patterns, variants and allow phrases.
 	npatterns int
 	// phraseOf is, by pattern id, the index in its entry's Phrases() of
@@ -293,7 +293,7 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	c.toxic = c.an.compileToxic(c.classes, c.subs)
+	c.toxic = toxicClasses(c.classes)
 	c.subs.forms = newForms(c.patterns(), func(owner int) bool { return owner >= 0 && c.entries[owner].Category.Harassment() })
 	return c, nil
 }

@@ -175,9 +175,6 @@ var compileSuffixes = []string{"", "よ", "。"}
 
 // compile analyses phrase the way messages are analysed, into one pattern
 // per distinct reading.
-//
-// A class with members of several words makes the phrase several phrases
-// (see classTable.expand), each compiled so.
 func (a *Analyzer) compile(phrase string, owner int, subs *substitutions, ct classTable) ([]*pattern, error) {
 	for _, g := range gapMarks[1:] {
 		phrase = strings.ReplaceAll(phrase, g, gapMarks[0])
@@ -187,24 +184,7 @@ func (a *Analyzer) compile(phrase string, owner int, subs *substitutions, ct cla
 			return nil, fmt.Errorf("pattern %q has unknown word class {%s}; expect {number}, {command} or a class the lexicon defines", phrase, m[1])
 		}
 	}
-	phrases, err := ct.expand(phrase)
-	if err != nil {
-		return nil, err
-	}
-	var out []*pattern
 	seen := map[string]bool{}
-	for _, ph := range phrases {
-		ps, err := a.compileOne(ph, owner, subs, ct, seen)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ps...)
-	}
-	return out, nil
-}
-
-// compileOne compiles one phrase, skipping readings seen already.
-func (a *Analyzer) compileOne(phrase string, owner int, subs *substitutions, ct classTable, seen map[string]bool) ([]*pattern, error) {
 	parts := strings.Split(phrase, gapMarks[0])
 	var head []element // every part but the last, each followed by a gap
 	for _, part := range parts[:len(parts)-1] {
@@ -443,6 +423,15 @@ func (a *Analyzer) reading(lemma string) string {
 // 紙くず, 親バカ, 生ゴミ) it means something else. Longer patterns and kanji
 // nouns keep matching after a noun (社長土下座しろ, お姉さん何歳).
 func (p *pattern) matchAt(toks []token, i int) (int, bool) {
+	if set := p.elems[0].set; set != nil {
+		var end int
+		ok := set.each(toks, i, func(e int) bool {
+			var ok bool
+			end, ok = p.match(toks, 1, e, toks[i].sentence, false)
+			return ok && p.closes(toks, end) && (!p.intent || intensified(toks, end))
+		})
+		return end, ok
+	}
 	if !p.elems[0].matches(&toks[i]) {
 		return 0, false
 	}
@@ -486,6 +475,22 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, b
 		j++ // the ending of a command the pattern ends before (見|てろ|よ for 見てろよ)
 	}
 	at := func(k int) bool { return k < len(toks) && toks[k].sentence == sentence && e.matches(&toks[k]) }
+	if e.set != nil && len(e.set.multi) > 0 {
+		// A class with members of several words: each member that matches
+		// here, then the rest of the pattern after it.
+		var end int
+		ok := j < len(toks) && toks[j].sentence == sentence && e.set.each(toks, j, func(k int) bool {
+			if toks[k-1].sentence != sentence {
+				return false
+			}
+			var ok bool
+			end, ok = p.match(toks, pe+1, k, sentence, false)
+			return ok
+		})
+		if ok {
+			return end, true
+		}
+	}
 	switch {
 	case e.gap:
 		for k := j; k <= j+maxGap && k < len(toks) && toks[k].sentence == sentence; k++ {

@@ -99,6 +99,10 @@ type token struct {
 	// prefix before it (糸|くず, 親|バカ): a one-word kana noun there is
 	// the head of another word.
 	compound bool
+	// modifier is set when a noun glued after the token makes it the
+	// first half of a compound (胸|ポケット, 豚|肉): a class's noun there is
+	// not the thing it names.
+	modifier bool
 	start    int // rune offsets in the normalised text
 	end      int
 	sentence int // index of the sentence the token belongs to
@@ -158,6 +162,8 @@ func (a *Analyzer) analyze(s string, subs *substitutions, buf *buffers) *analysi
 	ownWords(toks)
 	for i := 1; i < len(toks); i++ {
 		toks[i].compound = compoundModifier(&toks[i-1], &toks[i])
+		toks[i-1].modifier = compoundHead(toks[i-1].pos) && toks[i].noun && toks[i-1].end == toks[i].start &&
+			toks[i-1].quoted == toks[i].quoted && compoundHead(toks[i].pos)
 	}
 	an.tokens = toks
 	return an
@@ -213,6 +219,12 @@ type quoting struct {
 	// unclosed are the offsets of opening marks that never close, in
 	// order (see unclosedQuotes).
 	unclosed []int
+}
+
+// compoundHead reports a part of speech that heads a compound when glued
+// after a noun: a common noun or a verbal noun, not a suffix or a number.
+func compoundHead(pos string) bool {
+	return strings.HasPrefix(pos, "名詞,一般") || strings.HasPrefix(pos, "名詞,サ変接続")
 }
 
 // ownWords clears quoted on every token when nothing but punctuation is

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/kasuhara/kasuhara/lexicon"
 )
@@ -50,6 +51,10 @@ func (a *Analyzer) compileClasses(lex *lexicon.Set, subs *substitutions) (classT
 			switch {
 			case len(els) == 0:
 				errs = append(errs, &lexicon.Error{Pos: c.Pos, Msg: fmt.Sprintf("class %q word %q has no words", c.Name, w)})
+			case len(els) == 1 && els[0].verb && !baseOrCommand(a, w, subs):
+				// めくら is めくる's stem to the tokenizer: as a word it
+				// would match every form of めくる.
+				errs = append(errs, &lexicon.Error{Pos: c.Pos, Msg: fmt.Sprintf("class %q word %q reads as a form of the verb %s; write the dictionary form, a command, or a longer phrase", c.Name, w, els[0].keys[0])})
 			case len(els) == 1 && !els[0].function:
 				e := els[0]
 				e.optional = false
@@ -147,8 +152,10 @@ func (cs *classSet) matches(t *token) bool {
 		}
 		for _, m := range cs.index[k] {
 			e := &cs.members[m]
-			if e.noun && e.kana && t.compound {
-				continue // a kana noun glued to a noun heads another word (糸くず)
+			if e.noun && (e.kana && t.compound || t.modifier) {
+				// A kana noun glued after a noun heads another word (糸くず);
+				// any noun glued before one is its modifier (胸ポケット).
+				continue
 			}
 			if e.matches(t) {
 				return true
@@ -186,4 +193,15 @@ func toxicClasses(ct classTable) []*classSet {
 		}
 	}
 	return out
+}
+
+// baseOrCommand reports whether the one verb w reads as is written in its
+// dictionary form or as a command.
+func baseOrCommand(a *Analyzer, w string, subs *substitutions) bool {
+	for _, t := range a.analyze(w, subs, nil).tokens {
+		if strings.HasPrefix(t.pos, "動詞") {
+			return t.imperative || t.form == "基本形"
+		}
+	}
+	return true
 }

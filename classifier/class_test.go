@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"regexp"
 	"testing"
 	"testing/fstest"
 
@@ -89,6 +90,41 @@ func TestClassToxicity(t *testing.T) {
 		}
 		if got := r.Toxicity[lexicon.Abuse]; got != tc.tox || r.Label != tc.label {
 			t.Errorf("%q: toxicity %v label %v, want %v %v", tc.text, got, r.Label, tc.tox, tc.label)
+		}
+	}
+}
+
+// A kana word the tokenizer reads as a conjugated verb would match every
+// form of that verb: New refuses it and says what it reads as.
+func TestClassWordReadAsVerbForm(t *testing.T) {
+	lex, err := lexicon.Load(fstest.MapFS{"abuse.yaml": {Data: []byte("category: abuse\nclasses:\n  - name: slur\n    words: [めくら]\nentries:\n  - {pattern: '{slur}', weight: 1}\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(lex, Options{Analyzer: sharedAnalyzer(t)})
+	if err == nil || !regexp.MustCompile(`word "めくら" reads as a form of the verb めくる`).MatchString(err.Error()) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// An allow phrase clears the words it covers for any match that ends on
+// them: a frame that reaches back to a second person does not make the
+// idiom バカにする an insult.
+func TestAllowClearsFrameEnd(t *testing.T) {
+	c := classClassifier(t, classLexicon+"allow:\n  - バカにする\n")
+	for _, tc := range []struct {
+		text string
+		want bool
+	}{
+		{"あんたは私をバカにしてるんですか", false},
+		{"あんたはバカですか", true},
+	} {
+		r, err := c.Classify(tc.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(r.Matches) > 0; got != tc.want {
+			t.Errorf("%q: matched %v, want %v (%+v)", tc.text, got, tc.want, r.Matches)
 		}
 	}
 }

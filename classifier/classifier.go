@@ -501,7 +501,9 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 		}
 		inside := false
 		for _, a := range allowed {
-			if a.start <= h.start && h.end <= a.end {
+			// A match that ends on words an allow phrase clears rests on
+			// them: バカにして is no insult, whatever frame it ends.
+			if a.start <= h.end-1 && h.end <= a.end {
 				inside = true
 				break
 			}

@@ -93,8 +93,8 @@ type token struct {
 	// aspect is set on a command whose ending asks for a lasting state
 	// (待ってろ, 待っとけ, 覚えておけ): one class of its own, apart from
 	// the bare command and the completive (覚えろ, 消えてしまえ).
-	aspect   bool
-	quoted   bool // inside 「」, 『』, “” or "" that close
+	aspect bool
+	quoted bool // inside 「」, 『』, “” or "" that close
 	// compound is set when the token is glued to a common noun or a noun
 	// prefix before it (糸|くず, 親|バカ): a one-word kana noun there is
 	// the head of another word.

@@ -298,19 +298,17 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 	return c, nil
 }
 
-// patterns returns every compiled pattern once.
+// patterns returns every compiled pattern once, by id: in the order the
+// lexicon writes them, so that what is built from them (see newForms) is
+// the same on every start.
 func (c *Classifier) patterns() []*pattern {
-	seen := make([]bool, c.npatterns)
-	var out []*pattern
+	byID := make([]*pattern, c.npatterns)
 	for _, ps := range c.index {
 		for _, p := range ps {
-			if !seen[p.id] {
-				seen[p.id] = true
-				out = append(out, p)
-			}
+			byID[p.id] = p
 		}
 	}
-	return out
+	return slices.DeleteFunc(byID, func(p *pattern) bool { return p == nil })
 }
 
 // Lexicon returns the lexicon the classifier was built from.

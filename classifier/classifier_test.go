@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"errors"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -328,6 +329,34 @@ func TestScratchKeepsNoHugeBuffers(t *testing.T) {
 		if kept := sc.tokens != nil && sc.norm.a.runes != nil; kept != tc.kept {
 			t.Errorf("%d runes: buffers kept %v, want %v (tokens cap %d, runes cap %d)",
 				len([]rune(tc.text)), kept, tc.kept, cap(sc.tokens), cap(sc.norm.a.runes))
+		}
+	}
+}
+
+// New builds the same classifier from the same lexicon every time: what
+// it derives from the compiled patterns does not depend on map order (it
+// once read 来やがれ as a command on some starts and not on others).
+func TestNewIsDeterministic(t *testing.T) {
+	lex, err := lexicon.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first *Classifier
+	for i := 0; i < 6; i++ {
+		c, err := New(lex, Options{Analyzer: sharedAnalyzer(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = c
+			continue
+		}
+		if !maps.Equal(c.subs.forms.stems, first.subs.forms.stems) {
+			t.Fatalf("build %d: kanji stems differ from the first build's", i)
+		}
+		r, _ := c.Classify("来やがれ")
+		if _, ok := matchOf(r, "謝りに来い"); !ok {
+			t.Fatalf("build %d: 来やがれ is not read as a command: %+v", i, r.Matches)
 		}
 	}
 }

@@ -104,8 +104,8 @@ func newForms(pats []*pattern, harassing func(owner int) bool) *forms {
 					}
 				}
 				for _, k := range e.keys {
-					if stem := kanjiStem(k); stem != "" {
-						f.stems[stem] = k
+					if stem := kanjiStem(k); stem != "" && f.stems[stem] == "" {
+						f.stems[stem] = k // the first written wins (来る, not 来す)
 					}
 				}
 			}

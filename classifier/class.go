@@ -51,22 +51,29 @@ func (a *Analyzer) compileClasses(lex *lexicon.Set, subs *substitutions) (classT
 			switch {
 			case len(els) == 0:
 				errs = append(errs, &lexicon.Error{Pos: c.Pos, Msg: fmt.Sprintf("class %q word %q has no words", c.Name, w)})
-			case len(els) == 1 && els[0].verb && !baseOrCommand(a, w, subs):
+			case len(els) == 1 && els[0].verb && !wordForm(a, w, subs):
 				// めくら is めくる's stem to the tokenizer: as a word it
 				// would match every form of めくる.
-				errs = append(errs, &lexicon.Error{Pos: c.Pos, Msg: fmt.Sprintf("class %q word %q reads as a form of the verb %s; write the dictionary form, a command, or a longer phrase", c.Name, w, els[0].keys[0])})
+				errs = append(errs, &lexicon.Error{Pos: c.Pos, Msg: fmt.Sprintf("class %q word %q reads as a form of the verb %s; write the dictionary form or a longer phrase", c.Name, w, els[0].keys[0])})
 			case len(els) == 1 && !els[0].function:
 				e := els[0]
 				e.optional = false
 				cs.add(e)
 				cs.words = append(cs.words, w)
 			default:
-				mp := &pattern{elems: els, owner: -1}
-				if err := mp.trim(w); err != nil {
+				// Compiled as a pattern is, once per reading its last word
+				// may have (see compileSuffixes).
+				mps, err := a.compile(w, -1, subs, nil)
+				if err != nil {
 					errs = append(errs, &lexicon.Error{Pos: c.Pos, Msg: fmt.Sprintf("class %q word %q: %v", c.Name, w, err)})
 					continue
 				}
-				cs.addMulti(mp)
+				for _, mp := range mps {
+					// A member is a word inside a frame: the frame, not the
+					// member, decides how the phrase must close.
+					mp.mood, mp.intent = moodNone, false
+					cs.addMulti(mp)
+				}
 				multi = append(multi, w)
 			}
 		}
@@ -195,12 +202,13 @@ func toxicClasses(ct classTable) []*classSet {
 	return out
 }
 
-// baseOrCommand reports whether the one verb w reads as is written in its
-// dictionary form or as a command.
-func baseOrCommand(a *Analyzer, w string, subs *substitutions) bool {
+// wordForm reports whether the one verb w reads as is written as a word:
+// not as an irrealis stem (未然形), which no one writes alone, and which
+// kana words that are not verbs at all are read as (めくら: めくる).
+func wordForm(a *Analyzer, w string, subs *substitutions) bool {
 	for _, t := range a.analyze(w, subs, nil).tokens {
 		if strings.HasPrefix(t.pos, "動詞") {
-			return t.imperative || t.form == "基本形"
+			return !strings.HasPrefix(t.form, "未然")
 		}
 	}
 	return true

@@ -1,7 +1,9 @@
 package classifier
 
 import (
+	"maps"
 	"regexp"
+	"slices"
 	"testing"
 	"testing/fstest"
 
@@ -125,6 +127,30 @@ func TestAllowClearsFrameEnd(t *testing.T) {
 		}
 		if got := len(r.Matches) > 0; got != tc.want {
 			t.Errorf("%q: matched %v, want %v (%+v)", tc.text, got, tc.want, r.Matches)
+		}
+	}
+}
+
+// The classes the classifier defines are the ones the lexicon package
+// reserves.
+func TestBuiltinClasses(t *testing.T) {
+	if got := slices.Sorted(maps.Keys(wordClasses)); !slices.Equal(got, lexicon.BuiltinClasses) {
+		t.Errorf("wordClasses = %q, lexicon.BuiltinClasses = %q", got, lexicon.BuiltinClasses)
+	}
+}
+
+func TestNumeralAtLeast(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want bool
+	}{
+		{"3", 3, true}, {"2", 3, false}, {"10", 10, true}, {"9", 10, false}, {"100", 10, true},
+		{"三", 3, true}, {"二", 3, false}, {"十", 10, true}, {"百", 10, true}, {"数", 3, true}, {"数", 10, false},
+		{"1,000", 10, true}, {"2.5", 3, false}, {"何", 3, false}, {"", 3, false},
+	} {
+		if got := numeralAtLeast(tc.s, tc.n); got != tc.want {
+			t.Errorf("numeralAtLeast(%q, %d) = %v, want %v", tc.s, tc.n, got, tc.want)
 		}
 	}
 }

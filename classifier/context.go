@@ -360,6 +360,13 @@ func feared(toks []token, e int) bool {
 // (see lexicon.Mood), from the match's last word and the grammar after it
 // in its phrase: an order, a request, a proposal, a condition, a denial, a
 // question, an announced intent, or a plain statement.
+// lightVerb reports する or できる right after a verbal noun (返品|できる):
+// the noun's own verb, not a new phrase.
+func lightVerb(toks []token, i int) bool {
+	return i > 0 && toks[i-1].pos == "名詞,サ変接続" && strings.HasPrefix(toks[i].pos, "動詞,自立") &&
+		(toks[i].hasKey("する") || toks[i].hasKey("できる") || toks[i].hasKey("出来る"))
+}
+
 func moodOf(toks []token, e int) lexicon.Mood {
 	last := &toks[e-1]
 	switch {
@@ -385,6 +392,9 @@ func moodOf(toks []token, e int) lexicon.Mood {
 			return lexicon.MoodQuestion
 		case strings.HasPrefix(t.pos, "記号"):
 			i = len(toks) // the phrase ended
+		case lightVerb(toks, i):
+			// 返品|できますか, 交換|しますか: the verb a verbal noun takes
+			// carries its phrase on.
 		case t.noun && !strings.Contains(t.pos, "非自立") && !strings.Contains(t.pos, "接尾"),
 			strings.HasPrefix(t.pos, "動詞,自立"), strings.HasPrefix(t.pos, "形容詞,自立"):
 			i = len(toks) // a new phrase begins

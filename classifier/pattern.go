@@ -2,6 +2,8 @@ package classifier
 
 import (
 	"fmt"
+
+	"github.com/kasuhara/kasuhara/lexicon"
 	"maps"
 	"regexp"
 	"slices"
@@ -62,12 +64,56 @@ type element struct {
 var wordClasses = map[string]func(t *token) bool{
 	// number: a numeral, in digits or kanji (3, 百, 一).
 	"number": func(t *token) bool { return t.pos == "名詞,数" },
+	// many: a numeral of three or more (3, 五, 十, 数): counts past what a
+	// reminder or a second try needs, a sign of repetition.
+	"many": func(t *token) bool { return t.pos == "名詞,数" && numeralAtLeast(t.surface, 3) },
+	// lots: a numeral of ten or more (10, 百, 何百): counts meant to
+	// overwhelm.
+	"lots": func(t *token) bool { return t.pos == "名詞,数" && numeralAtLeast(t.surface, 10) },
+	// exclaim: an exclamation mark, or question marks doubled (!, ?!, ??):
+	// the voice raised.
+	"exclaim": func(t *token) bool {
+		return strings.HasPrefix(t.pos, "記号") && (strings.Contains(t.surface, "!") || strings.Contains(t.surface, "??"))
+	},
 	// command: a verb in the command mood (送れ, 来い, しやがれ, 覚えとけ)
 	// or a prohibition (逆らうな, 連絡してくるな); never the polite ください,
 	// なさい or the request 〜てくれ.
 	"command": func(t *token) bool {
 		return strings.HasPrefix(t.pos, "動詞") && (t.imperative || t.prohibitive) && !anyIn(politeCommands, t.keys)
 	},
+}
+
+// numeric reports the classes that match runs of numeral tokens (五|十).
+func numeric(class string) bool { return class == "number" || class == "many" || class == "lots" }
+
+// kanjiNumerals are the values of the kanji numerals one token may be.
+var kanjiNumerals = map[rune]int{'〇': 0, '零': 0, '一': 1, '二': 2, '三': 3, '四': 4, '五': 5, '六': 6, '七': 7,
+	'八': 8, '九': 9, '十': 10, '百': 100, '千': 1000, '万': 10000, '億': 100000000, '数': 3, '幾': 3}
+
+// numeralAtLeast reports whether the numeral s, in ASCII digits or kanji,
+// is n or more. A run of kanji counts its largest digit (三十 ≥ 10); 数
+// (数回, several) counts as three.
+func numeralAtLeast(s string, n int) bool {
+	v, digits := 0, true
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9' && digits:
+			v = v*10 + int(r-'0')
+		case r == ',' || r == '.':
+			digits = digits && r == ','
+		default:
+			k, ok := kanjiNumerals[r]
+			if !ok {
+				return false
+			}
+			digits = false
+			v = max(v, k)
+		}
+		if v >= n {
+			return true
+		}
+	}
+	return v >= n
 }
 
 // politeCommands are command forms that ask rather than order.
@@ -181,7 +227,7 @@ func (a *Analyzer) compile(phrase string, owner int, subs *substitutions, ct cla
 	}
 	for _, m := range classMarker.FindAllStringSubmatch(phrase, -1) {
 		if wordClasses[m[1]] == nil && ct[m[1]] == nil {
-			return nil, fmt.Errorf("pattern %q has unknown word class {%s}; expect {number}, {command} or a class the lexicon defines", phrase, m[1])
+			return nil, fmt.Errorf("pattern %q has unknown word class {%s}; expect a builtin (%s) or a class the lexicon defines", phrase, m[1], strings.Join(lexicon.BuiltinClasses, ", "))
 		}
 	}
 	seen := map[string]bool{}
@@ -451,7 +497,7 @@ func (p *pattern) rest(toks []token, pe, i int) (int, bool) {
 		if end, ok := p.match(toks, pe+1, j, sentence, false); ok {
 			return end, true
 		}
-		if p.elems[pe].class != "number" || j >= len(toks) || toks[j].sentence != sentence || toks[j].pos != "名詞,数" {
+		if !numeric(p.elems[pe].class) || j >= len(toks) || toks[j].sentence != sentence || toks[j].pos != "名詞,数" {
 			return 0, false
 		}
 	}
@@ -534,6 +580,9 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, b
 		if k > j && at(k) {
 			return p.rest(toks, pe, k)
 		}
+	case e.function && j+1 < len(toks) && splitParticle(e, &toks[j], &toks[j+1]):
+		// のに and ので, which the tokenizer may read as の|に, の|で.
+		return p.rest(toks, pe, j+1)
 	case j < len(toks) && toks[j].honorific && at(j+1):
 		// A phrase takes honorifics the pattern leaves out: 文書でご説明
 		// for 文書で説明, 担当者さんに for 担当者に.
@@ -543,6 +592,21 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, b
 		return p.rest(toks, pe, j+1)
 	}
 	return 0, false
+}
+
+// splitParticles are conjunctive particles the tokenizer reads as two
+// tokens before some words (言われたのに届かない: た|の|に).
+var splitParticles = map[string][2]string{"のに": {"の", "に"}, "ので": {"の", "で"}}
+
+// splitParticle reports whether t and next, adjacent, spell the particle
+// e as two tokens.
+func splitParticle(e *element, t, next *token) bool {
+	for _, k := range e.keys {
+		if sp, ok := splitParticles[k]; ok && t.surface == sp[0] && next.surface == sp[1] && t.end == next.start {
+			return true
+		}
+	}
+	return false
 }
 
 // teForm reports the conjunctive て or で of a verb's て-form.

@@ -169,9 +169,11 @@ type Class struct {
 }
 
 // BuiltinClasses are the word classes the classifier defines itself, by
-// grammar rather than by a list: {number} (a numeral) and {command} (a verb
-// in the command mood). A lexicon may not define classes of these names.
-var BuiltinClasses = []string{"command", "number"}
+// grammar rather than by a list: {number} (a numeral), {many} (a numeral
+// of three or more), {lots} (ten or more), {command} (a verb in the command
+// mood) and {exclaim} (an exclamation mark or doubled question marks). A
+// lexicon may not define classes of these names.
+var BuiltinClasses = []string{"command", "exclaim", "lots", "many", "number"}
 
 // Substitution rewrites an obfuscated spelling before tokenising (氏ね → 死ね).
 type Substitution struct {

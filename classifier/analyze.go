@@ -103,6 +103,9 @@ type token struct {
 	// first half of a compound (胸|ポケット, 豚|肉): a class's noun there is
 	// not the thing it names.
 	modifier bool
+	// prefixed is set when a prefix other than an honorific is glued
+	// before the token (未|開封, 非|常識): the two are another word.
+	prefixed bool
 	start    int // rune offsets in the normalised text
 	end      int
 	sentence int // index of the sentence the token belongs to
@@ -162,6 +165,7 @@ func (a *Analyzer) analyze(s string, subs *substitutions, buf *buffers) *analysi
 	ownWords(toks)
 	for i := 1; i < len(toks); i++ {
 		toks[i].compound = compoundModifier(&toks[i-1], &toks[i])
+		toks[i].prefixed = strings.HasPrefix(toks[i-1].pos, "接頭詞") && !toks[i-1].honorific && toks[i-1].end == toks[i].start
 		toks[i-1].modifier = compoundHead(toks[i-1].pos) && toks[i].noun && toks[i-1].end == toks[i].start &&
 			toks[i-1].quoted == toks[i].quoted && compoundHead(toks[i].pos)
 	}

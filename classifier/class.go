@@ -159,9 +159,10 @@ func (cs *classSet) matches(t *token) bool {
 		}
 		for _, m := range cs.index[k] {
 			e := &cs.members[m]
-			if e.noun && (e.kana && t.compound || t.modifier) {
+			if e.noun && (e.kana && t.compound || t.modifier || t.prefixed) {
 				// A kana noun glued after a noun heads another word (糸くず);
-				// any noun glued before one is its modifier (胸ポケット).
+				// any noun glued before one is its modifier (胸ポケット); a
+				// prefix glued before one makes another word (未開封).
 				continue
 			}
 			if e.matches(t) {

@@ -227,12 +227,17 @@ func negated(toks []token, e int) bool {
 	after(toks, e, 5, func(i int) bool {
 		t := &toks[i]
 		switch {
+		case neg && t.hasKey("と") && i+1 < len(toks) && (toks[i+1].hasKey("思う") || toks[i+1].hasKey("考える")):
+			return true // ないと思います: a denial, hedged
 		case t.hasKey("たい") || t.hasKey("ば") || t.hasKey("なら") || t.hasKey("と"):
 			neg = false
 			return true
 		case isNegation(t):
 			neg = true
 		case inVerbChain(t):
+		case (t.surface == "で" || t.surface == "じゃ") && i+1 < len(toks) && (toks[i+1].surface == "は" || toks[i+1].surface == "も"),
+			(t.surface == "は" || t.surface == "も") && i > e && (toks[i-1].surface == "で" || toks[i-1].surface == "じゃ"):
+			// ミスでは|ない: the copula takes は before its negation.
 		case t.surface == "か" || t.surface == "?":
 			neg = false // 〜ませんか, 〜ないか: a question, not a denial
 			return true

@@ -154,3 +154,30 @@ func TestNumeralAtLeast(t *testing.T) {
 		}
 	}
 }
+
+// The done mood tells a report of contact done, tried or going on from
+// an announcement: an entry that names the other moods skips reports.
+func TestDoneMood(t *testing.T) {
+	c := classClassifier(t, "category: persistence\nentries:\n  - pattern: 毎日…電話する\n    weight: 1\n    moods: [plain, intent]\n")
+	for _, tc := range []struct {
+		text string
+		want bool
+	}{
+		{"毎日電話します", true},
+		{"毎日電話してやる", true},
+		{"毎日電話しますから", true},
+		{"毎日電話しました", false},
+		{"毎日電話しているのに", false},
+		{"毎日電話してるけど", false},
+		{"毎日電話してもつながらない", false},
+		{"毎日電話したら迷惑ですか", false},
+	} {
+		r, err := c.Classify(tc.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(r.Matches) > 0; got != tc.want {
+			t.Errorf("%q: matched %v, want %v", tc.text, got, tc.want)
+		}
+	}
+}

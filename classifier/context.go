@@ -365,6 +365,24 @@ func feared(toks []token, e int) bool {
 // (see lexicon.Mood), from the match's last word and the grammar after it
 // in its phrase: an order, a request, a proposal, a condition, a denial, a
 // question, an announced intent, or a plain statement.
+// reportsDone reports a token that makes its phrase a report of something done,
+// tried or going on: the past た (電話した), the progressive いる after て
+// (電話している, してる), and the concessive も after て (電話しても).
+func reportsDone(toks []token, i int) bool {
+	t := &toks[i]
+	switch {
+	case strings.HasPrefix(t.pos, "助動詞") && t.hasKey("た") && t.surface != "たら" && t.surface != "だら":
+		return true
+	case strings.HasPrefix(t.pos, "動詞,非自立") && (t.hasKey("いる") || t.hasKey("てる")) && i > 0 && (toks[i-1].surface == "て" || toks[i-1].surface == "で"):
+		return true
+	case t.surface == "てる" || t.surface == "でる":
+		return true
+	case t.surface == "も" && i > 0 && (toks[i-1].surface == "て" || toks[i-1].surface == "で"):
+		return true
+	}
+	return false
+}
+
 // lightVerb reports する or できる right after a verbal noun (返品|できる):
 // the noun's own verb, not a new phrase.
 func lightVerb(toks []token, i int) bool {
@@ -382,6 +400,7 @@ func moodOf(toks []token, e int) lexicon.Mood {
 	}
 	sentence := last.sentence
 	volitional := last.form == "未然ウ接続"
+	done := false
 	for i := e; i < len(toks) && i < e+contextWindow && toks[i].sentence == sentence; i++ {
 		t := &toks[i]
 		switch {
@@ -395,6 +414,8 @@ func moodOf(toks []token, e int) lexicon.Mood {
 			return lexicon.MoodConditional
 		case t.surface == "か" || t.surface == "?" || t.surface == "の" && endsPhrase(toks, i):
 			return lexicon.MoodQuestion
+		case reportsDone(toks, i):
+			done = true // read on: 電話したのか is a question, 電話しました a report
 		case strings.HasPrefix(t.pos, "記号"):
 			i = len(toks) // the phrase ended
 		case lightVerb(toks, i):
@@ -411,6 +432,8 @@ func moodOf(toks []token, e int) lexicon.Mood {
 		return lexicon.MoodNegated
 	case intensified(toks, e):
 		return lexicon.MoodIntent
+	case done:
+		return lexicon.MoodDone
 	case e < len(toks) && toks[e].sentence == sentence && toks[e].pos == "助詞,接続助詞" &&
 		(toks[e].surface == "て" || toks[e].surface == "で") && endsPhrase(toks, e):
 		return lexicon.MoodRequest // 添い寝して。

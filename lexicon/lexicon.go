@@ -130,12 +130,15 @@ const (
 	MoodConditional Mood = "conditional"
 	// MoodNegated: denied (殺さない).
 	MoodNegated Mood = "negated"
+	// MoodDone: reported as done, tried or going on, not announced
+	// (電話しました, 電話している, 電話しても).
+	MoodDone Mood = "done"
 	// MoodPlain: none of these: a statement.
 	MoodPlain Mood = "plain"
 )
 
 // Moods lists every valid mood in a stable order.
-var Moods = []Mood{MoodCommand, MoodRequest, MoodVolitional, MoodIntent, MoodQuestion, MoodConditional, MoodNegated, MoodPlain}
+var Moods = []Mood{MoodCommand, MoodRequest, MoodVolitional, MoodIntent, MoodQuestion, MoodConditional, MoodNegated, MoodDone, MoodPlain}
 
 // Allow is a phrase inside which no entry fires.
 type Allow struct {

@@ -452,7 +452,11 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 			if prune && !p.viable(&sents[toks[i].sentence]) {
 				continue // some word it requires is not in the sentence
 			}
-			end, ok := p.matchAt(toks, i)
+			var moods []lexicon.Mood // the moods an entry means (辞める: command)
+			if p.owner >= 0 {
+				moods = c.entries[p.owner].Moods
+			}
+			end, ok := p.matchMoods(toks, i, moods)
 			if !ok {
 				continue
 			}
@@ -462,9 +466,6 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 				continue
 			}
 			e := &c.entries[p.owner]
-			if len(e.Moods) > 0 && !slices.Contains(e.Moods, moodOf(toks, end)) {
-				continue // the entry names the moods it means (辞める: command)
-			}
 			h.mods, h.weight = contextOf(toks, i, end, e.Weight, e.Category.Harassment(), p.intent)
 			hits = append(hits, h)
 		}

@@ -468,13 +468,21 @@ func (a *Analyzer) reading(lemma string) string {
 // head of a compound: when a common noun or a prefix is glued to it (糸くず,
 // 紙くず, 親バカ, 生ゴミ) it means something else. Longer patterns and kanji
 // nouns keep matching after a noun (社長土下座しろ, お姉さん何歳).
-func (p *pattern) matchAt(toks []token, i int) (int, bool) {
+func (p *pattern) matchAt(toks []token, i int) (int, bool) { return p.matchMoods(toks, i, nil) }
+
+// matchMoods is matchAt for an entry that names its moods: the shortest
+// match whose phrase ends in one of them (see moodOf). A match that ends
+// where its phrase does not close as the pattern's mood needs, lacks the
+// intent ending the pattern requires, or ends in another mood is passed
+// over for a longer one: あなたの帰り道…調べれば is conditional, あなたの帰り道
+// …調べればすぐ分かる a statement.
+func (p *pattern) matchMoods(toks []token, i int, moods []lexicon.Mood) (int, bool) {
 	if set := p.elems[0].set; set != nil {
 		var end int
 		ok := set.each(toks, i, func(e int) bool {
 			var ok bool
-			end, ok = p.match(toks, 1, e, toks[i].sentence, false)
-			return ok && p.closes(toks, end) && (!p.intent || intensified(toks, end))
+			end, ok = p.match(toks, 1, e, toks[i].sentence, false, moods)
+			return ok
 		})
 		return end, ok
 	}
@@ -484,17 +492,24 @@ func (p *pattern) matchAt(toks []token, i int) (int, bool) {
 	if len(p.elems) == 1 && p.elems[0].noun && p.elems[0].kana && toks[i].compound {
 		return 0, false
 	}
-	end, ok := p.rest(toks, 0, i)
-	return end, ok && p.closes(toks, end) && (!p.intent || intensified(toks, end))
+	return p.rest(toks, 0, i, moods)
+}
+
+// ends reports whether a match may end before toks[end]: its phrase
+// closes as p's mood needs, it has the intent ending p requires, and its
+// mood is one of moods (any when empty).
+func (p *pattern) ends(toks []token, end int, moods []lexicon.Mood) bool {
+	return p.closes(toks, end) && (!p.intent || intensified(toks, end)) &&
+		(len(moods) == 0 || slices.Contains(moods, moodOf(toks, end)))
 }
 
 // rest matches the elements after elems[pe], which matched at token i:
 // one token, or for {number} one or more numeral tokens (五十 is 五|十 to
 // the tokenizer), the fewest that let the rest match (30|万|円).
-func (p *pattern) rest(toks []token, pe, i int) (int, bool) {
+func (p *pattern) rest(toks []token, pe, i int, moods []lexicon.Mood) (int, bool) {
 	sentence := toks[i].sentence
 	for j := i + 1; ; j++ {
-		if end, ok := p.match(toks, pe+1, j, sentence, false); ok {
+		if end, ok := p.match(toks, pe+1, j, sentence, false, moods); ok {
 			return end, true
 		}
 		if !numeric(p.elems[pe].class) || j >= len(toks) || toks[j].sentence != sentence || toks[j].pos != "名詞,数" {
@@ -512,9 +527,9 @@ func compoundModifier(prev, t *token) bool {
 // match matches elems[pe:] from token j. skipped is set when the pattern
 // particle before pe was left out: the message may not then put another
 // particle in its place (that is substitutes' to allow).
-func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, bool) {
+func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool, moods []lexicon.Mood) (int, bool) {
 	if pe == len(p.elems) {
-		return j, true
+		return j, p.ends(toks, j, moods)
 	}
 	e := &p.elems[pe]
 	for !e.gap && j < len(toks) && toks[j].commandEnd {
@@ -530,7 +545,7 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, b
 				return false
 			}
 			var ok bool
-			end, ok = p.match(toks, pe+1, k, sentence, false)
+			end, ok = p.match(toks, pe+1, k, sentence, false, moods)
 			return ok
 		})
 		if ok {
@@ -540,7 +555,7 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, b
 	switch {
 	case e.gap:
 		for k := j; k <= j+maxGap && k < len(toks) && toks[k].sentence == sentence; k++ {
-			if end, ok := p.match(toks, pe+1, k, sentence, false); ok {
+			if end, ok := p.match(toks, pe+1, k, sentence, false, moods); ok {
 				return end, true
 			}
 			if clauseEnd(&toks[k]) {
@@ -550,7 +565,7 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, b
 		return 0, false
 	case e.optional:
 		if at(j) {
-			if end, ok := p.match(toks, pe+1, j+1, sentence, false); ok {
+			if end, ok := p.match(toks, pe+1, j+1, sentence, false, moods); ok {
 				return end, true
 			}
 		}
@@ -560,11 +575,11 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, b
 				// has this one: 食事はどう is not 食事でもどう.
 				return 0, false
 			}
-			return p.match(toks, pe+1, j+1, sentence, true) // 会社は潰す for 会社を潰す
+			return p.match(toks, pe+1, j+1, sentence, true, moods) // 会社は潰す for 会社を潰す
 		}
-		return p.match(toks, pe+1, j, sentence, true)
+		return p.match(toks, pe+1, j, sentence, true, moods)
 	case at(j):
-		return p.rest(toks, pe, j)
+		return p.rest(toks, pe, j, moods)
 	case e.verb && pe > 0 && !skipped && (teForm(&p.elems[pe-1]) || p.elems[pe-1].caseParticle):
 		// Before a verb, after a て-form or an argument the pattern marks,
 		// the message may name where, what or how (包丁持ってそっちの事務所に
@@ -578,18 +593,18 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool) (int, b
 			k++
 		}
 		if k > j && at(k) {
-			return p.rest(toks, pe, k)
+			return p.rest(toks, pe, k, moods)
 		}
 	case e.function && j+1 < len(toks) && splitParticle(e, &toks[j], &toks[j+1]):
 		// のに and ので, which the tokenizer may read as の|に, の|で.
-		return p.rest(toks, pe, j+1)
+		return p.rest(toks, pe, j+1, moods)
 	case j < len(toks) && toks[j].honorific && at(j+1):
 		// A phrase takes honorifics the pattern leaves out: 文書でご説明
 		// for 文書で説明, 担当者さんに for 担当者に.
-		return p.rest(toks, pe, j+1)
+		return p.rest(toks, pe, j+1, moods)
 	case j < len(toks) && toks[j].particle && at(j+1) && !skipped && contains(insertable, toks[j].surface):
 		// The message put in a particle the pattern left out.
-		return p.rest(toks, pe, j+1)
+		return p.rest(toks, pe, j+1, moods)
 	}
 	return 0, false
 }

@@ -103,6 +103,11 @@ type token struct {
 	// first half of a compound (胸|ポケット, 豚|肉): a class's noun there is
 	// not the thing it names.
 	modifier bool
+	// classes has bit b set when the token is a one-word member of the
+	// class whose bit is b; classed says it was computed (see
+	// Classifier.markClasses).
+	classes uint64
+	classed bool
 	// prefixed is set when a prefix other than an honorific is glued
 	// before the token (未|開封, 非|常識): the two are another word.
 	prefixed bool

@@ -27,7 +27,9 @@ type classSet struct {
 	lookups []string
 	sig     signature
 	// words are the members as written, one-word members first.
-	words    []string
+	words []string
+	// bit is the class's bit in a token's class mask, or -1.
+	bit      int
 	category lexicon.Category
 	toxicity float64
 }
@@ -149,8 +151,71 @@ func (cs *classSet) each(toks []token, i int, fn func(end int) bool) bool {
 	return false
 }
 
-// matches reports whether t is a one-word member of the class.
+// matches reports whether t is a one-word member of the class. A token
+// read as its dictionary entry says, with nothing glued around it, answers
+// the same every time: that answer is kept by entry.
 func (cs *classSet) matches(t *token) bool {
+	if t.classed && cs.bit >= 0 {
+		return t.classes>>cs.bit&1 == 1
+	}
+	return cs.lookup1(t)
+}
+
+// maxMasked is how many classes a token's class mask holds; a lexicon with
+// more looks the rest up each time.
+const maxMasked = 64
+
+// classMask returns the bits of the classes t is a one-word member of.
+func (c *Classifier) classMask(t *token) uint64 {
+	var m uint64
+	var buf [8]string
+	lookups := tokenLookups(buf[:0], t.lexical, t.keys)
+	for li, k := range lookups {
+		if contains(lookups[:li], k) {
+			continue
+		}
+		for _, ref := range c.memberIndex[k] {
+			if m>>ref.bit&1 == 0 && ref.set.member(ref.member, t) {
+				m |= 1 << ref.bit
+			}
+		}
+	}
+	return m
+}
+
+// markClasses sets every token's class mask, and returns by token the
+// candidates of known words read as their entry says (nil for others):
+// their masks and candidates are cached.
+func (c *Classifier) markClasses(toks []token, cands [][]*pattern) [][]*pattern {
+	for i := range toks {
+		t := &toks[i]
+		var pats []*pattern
+		pristine := t.cached && len(t.keys) == len(t.lexical.keys)
+		if pristine {
+			kw := c.known(t.lexical)
+			pats = kw.pats
+			pristine = t.imperative == t.lexical.imperative && !t.aspect && !t.compound && !t.modifier && !t.prefixed
+			if pristine {
+				t.classes = kw.classes
+			}
+		}
+		if !pristine {
+			t.classes = c.classMask(t)
+		}
+		t.classed = true
+		cands = append(cands, pats)
+	}
+	return cands
+}
+
+// memberRef is one one-word member of a masked class, for memberIndex.
+type memberRef struct {
+	set    *classSet
+	member int
+	bit    uint
+}
+
+func (cs *classSet) lookup1(t *token) bool {
 	var buf [8]string
 	lookups := tokenLookups(buf[:0], t.lexical, t.keys)
 	for li, k := range lookups {
@@ -158,14 +223,7 @@ func (cs *classSet) matches(t *token) bool {
 			continue
 		}
 		for _, m := range cs.index[k] {
-			e := &cs.members[m]
-			if e.noun && (e.kana && t.compound || t.modifier || t.prefixed) {
-				// A kana noun glued after a noun heads another word (糸くず);
-				// any noun glued before one is its modifier (胸ポケット); a
-				// prefix glued before one makes another word (未開封).
-				continue
-			}
-			if e.matches(t) {
+			if cs.member(m, t) {
 				return true
 			}
 		}
@@ -173,20 +231,51 @@ func (cs *classSet) matches(t *token) bool {
 	return false
 }
 
+// member reports whether t is one-word member m.
+func (cs *classSet) member(m int, t *token) bool {
+	e := &cs.members[m]
+	if e.noun && (e.kana && t.compound || t.modifier || t.prefixed) {
+		// A kana noun glued after a noun heads another word (糸くず); any
+		// noun glued before one is its modifier (胸ポケット); a prefix
+		// glued before one makes another word (未開封).
+		return false
+	}
+	return e.matches(t)
+}
+
 // toxicity returns, by category, the toxicity of the most toxic class word
 // in toks, whoever it is aimed at, quoted or not: the generic score that
 // comment moderation reads, apart from the label.
 func (c *Classifier) toxicity(toks []token) map[lexicon.Category]float64 {
 	var out map[lexicon.Category]float64
+	var buf [8]string
 	for i := range toks {
+		t := &toks[i]
 		for _, cs := range c.toxic {
-			if out[cs.category] >= cs.toxicity || !cs.each(toks, i, func(int) bool { return true }) {
+			if out[cs.category] < cs.toxicity && cs.matches(t) {
+				if out == nil {
+					out = map[lexicon.Category]float64{}
+				}
+				out[cs.category] = cs.toxicity
+			}
+		}
+		lookups := tokenLookups(buf[:0], t.lexical, t.keys)
+		for li, k := range lookups {
+			if contains(lookups[:li], k) {
 				continue
 			}
-			if out == nil {
-				out = map[lexicon.Category]float64{}
+			for _, ref := range c.toxicMulti[k] {
+				cs := ref.set
+				if out[cs.category] >= cs.toxicity {
+					continue
+				}
+				if _, ok := cs.multi[ref.member].matchAt(toks, i); ok {
+					if out == nil {
+						out = map[lexicon.Category]float64{}
+					}
+					out[cs.category] = cs.toxicity
+				}
 			}
-			out[cs.category] = cs.toxicity
 		}
 	}
 	return out

@@ -22,6 +22,7 @@ package classifier
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -177,7 +178,13 @@ type Classifier struct {
 	entries []lexicon.Entry
 	subs    *substitutions
 	classes classTable
-	toxic   []*classSet
+	// memberIndex finds the one-word members of classes by lookup, for
+	// class masks (see classMask).
+	memberIndex map[string][]memberRef
+	toxic       []*classSet
+	// toxicMulti finds the many-word members of toxic classes by the
+	// lookups of their first words.
+	toxicMulti map[string][]memberRef
 	// npatterns counts compiled patterns, variants and allow phrases.
 	npatterns int
 	// phraseOf is, by pattern id, the index in its entry's Phrases() of
@@ -198,7 +205,8 @@ type scratch struct {
 	base    int32
 	lookups []string
 	sents   []signature
-	buffers // the last call's, emptied
+	cands   [][]*pattern // by token: a known word's candidates
+	buffers              // the last call's, emptied
 }
 
 func (sc *scratch) stamp(i int) int32 { return sc.base + int32(i) + 1 }
@@ -263,6 +271,20 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 		subs: newSubstitutions(pairs)}
 	classes, errs := c.an.compileClasses(lex, c.subs)
 	c.classes = classes
+	c.memberIndex = map[string][]memberRef{}
+	for i, name := range slices.Sorted(maps.Keys(classes)) {
+		cs := classes[name]
+		cs.bit = -1
+		if i >= maxMasked {
+			continue
+		}
+		cs.bit = i
+		for m := range cs.members {
+			for _, k := range cs.members[m].lookups() {
+				c.memberIndex[k] = append(c.memberIndex[k], memberRef{cs, m, uint(i)})
+			}
+		}
+	}
 	add := func(phrase string, owner, nth int, pos lexicon.Position) {
 		ps, err := c.an.compile(phrase, owner, c.subs, c.classes)
 		if err != nil {
@@ -294,6 +316,14 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 		return nil, errors.Join(errs...)
 	}
 	c.toxic = toxicClasses(c.classes)
+	c.toxicMulti = map[string][]memberRef{}
+	for _, cs := range c.toxic {
+		for m, mp := range cs.multi {
+			for _, k := range mp.elems[0].lookups() {
+				c.toxicMulti[k] = append(c.toxicMulti[k], memberRef{set: cs, member: m})
+			}
+		}
+	}
 	c.subs.forms = newForms(c.patterns(), func(owner int) bool { return owner >= 0 && c.entries[owner].Category.Harassment() })
 	return c, nil
 }
@@ -388,9 +418,20 @@ func (c *Classifier) classifyHits(text string, keep bool) (Result, *analysis, []
 // be, in the order find tries them: by lemma, plain verb, reading,
 // spelling. They are cached by l, a known word's (every token of a
 // dictionary entry shares it): the cache grows with the vocabulary seen.
-func (c *Classifier) candidates(l *lexical) []*pattern {
+func (c *Classifier) candidates(l *lexical) []*pattern { return c.known(l).pats }
+
+// knownWord is what the classifier caches about a known word: the
+// patterns it may start, and the classes it is a one-word member of when
+// read as its entry says (see classMask).
+type knownWord struct {
+	pats    []*pattern
+	classes uint64
+}
+
+// known returns what is cached about l, computing it the first time.
+func (c *Classifier) known(l *lexical) *knownWord {
 	if v, ok := c.candidateCache.Load(l); ok {
-		return v.([]*pattern)
+		return v.(*knownWord)
 	}
 	var pats []*pattern
 	lookups := tokenLookups(nil, l, l.keys)
@@ -404,8 +445,9 @@ func (c *Classifier) candidates(l *lexical) []*pattern {
 			}
 		}
 	}
-	c.candidateCache.Store(l, pats)
-	return pats
+	kw := &knownWord{pats: pats, classes: c.classMask(&token{lexical: l, keys: l.keys, imperative: l.imperative})}
+	c.candidateCache.Store(l, kw)
+	return kw
 }
 
 // tokenLookups appends to dst the strings a token described by l, read as
@@ -443,6 +485,7 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 		}
 	}
 	sc.sents = sents
+	sc.cands = c.markClasses(toks, sc.cands[:0])
 	try := func(i int, pats []*pattern) {
 		for _, p := range pats {
 			if tried[p.id] == sc.stamp(i) {
@@ -484,7 +527,7 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 				}
 			}
 		} else {
-			try(i, c.candidates(t.lexical))
+			try(i, sc.cands[i])
 		}
 		for _, ck := range classKeys {
 			if ck.in(t) {

@@ -337,6 +337,25 @@ func intensified(toks []token, e int) bool {
 	})
 }
 
+// announced reports a statement closed as a warning: the verb chain after
+// e ends the sentence with から, ので, ね or よ (毎日電話しますから, 送ります
+// ので, かけますね): "so be ready", where a plain ます is a resolve.
+func announced(toks []token, e int) bool {
+	found := false
+	after(toks, e, 5, func(i int) bool {
+		t := &toks[i]
+		switch {
+		case t.surface == "から" || t.surface == "ので" || t.surface == "ね" || t.surface == "よ":
+			found = endsPhrase(toks, i) || i+1 < len(toks) && (toks[i+1].surface == "ね" || toks[i+1].surface == "な" || toks[i+1].surface == "よ")
+			return true
+		case inVerbChain(t):
+			return false
+		}
+		return true
+	})
+	return found
+}
+
 var thanksWords = []string{"ありがとう", "感謝", "助かる", "お礼"}
 
 // thanked: the rest of the sentence thanks for what was matched.
@@ -430,7 +449,7 @@ func moodOf(toks []token, e int) lexicon.Mood {
 	switch {
 	case negated(toks, e):
 		return lexicon.MoodNegated
-	case intensified(toks, e):
+	case intensified(toks, e), !done && announced(toks, e):
 		return lexicon.MoodIntent
 	case done:
 		return lexicon.MoodDone

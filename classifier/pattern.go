@@ -271,17 +271,46 @@ func (a *Analyzer) compile(phrase string, owner int, subs *substitutions, ct cla
 func (a *Analyzer) elements(part, suffix string, subs *substitutions, ct classTable) ([]element, bool) {
 	var els []element
 	at := 0
+	var ctx string // a word of the class before the text, to read it after
 	for _, m := range classMarker.FindAllStringSubmatchIndex(part, -1) {
-		words, _ := a.words(part[at:m[0]], "", subs)
+		words, _ := a.wordsAfter(ctx, part[at:m[0]], "", subs)
 		name := part[m[2]:m[3]]
 		els = append(append(els, words...), element{class: name, set: ct[name], surface: part[m[0]:m[1]]})
 		at = m[1]
+		ctx = ""
+		if cs := ct[name]; cs != nil && len(cs.members) > 0 {
+			ctx = cs.words[0]
+		}
 	}
 	if at == len(part) && at > 0 {
 		return els, suffix == ""
 	}
-	words, ok := a.words(part[at:], suffix, subs)
+	words, ok := a.wordsAfter(ctx, part[at:], suffix, subs)
 	return append(els, words...), ok
+}
+
+// wordsAfter is words for text that follows ctx, a word of a class: the
+// tokenizer reads a word after a noun differently than at the start of a
+// text (そちら|持ち is a suffix, 持ち alone a noun), so text is read after
+// ctx and ctx's tokens dropped. When ctx and text do not split where they
+// meet, text is read alone.
+func (a *Analyzer) wordsAfter(ctx, part, suffix string, subs *substitutions) ([]element, bool) {
+	if ctx == "" || part == "" {
+		return a.words(part, suffix, subs)
+	}
+	els, ok := a.words(ctx+part, suffix, subs)
+	alone, _ := a.words(ctx, "", subs)
+	var b strings.Builder
+	for i := range els {
+		if i == len(alone) {
+			break
+		}
+		b.WriteString(els[i].surface)
+	}
+	if !ok || len(els) <= len(alone) || b.String() != ctx && fold(b.String()) != fold(ctx) {
+		return a.words(part, suffix, subs)
+	}
+	return els[len(alone):], true
 }
 
 // words analyses text+suffix and returns the elements of text; ok is false
@@ -612,6 +641,17 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool, moods [
 // splitParticles are conjunctive particles the tokenizer reads as two
 // tokens before some words (言われたのに届かない: た|の|に).
 var splitParticles = map[string][2]string{"のに": {"の", "に"}, "ので": {"の", "で"}}
+
+// splitParticleKey reports a pattern element that is one of
+// splitParticles.
+func splitParticleKey(e *element) bool {
+	for _, k := range e.keys {
+		if _, ok := splitParticles[k]; ok {
+			return true
+		}
+	}
+	return false
+}
 
 // splitParticle reports whether t and next, adjacent, spell the particle
 // e as two tokens.

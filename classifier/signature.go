@@ -42,12 +42,13 @@ func tokenSignature(l *lexical, keys []string) signature {
 // elementSignature summarises element.lookups, of which a token e matches
 // has one among its tokenLookups. ok is false for elements that match
 // otherwise or may be left out: gaps, word classes, optional particles,
-// negations (any negative auxiliary matches one).
+// negations (any negative auxiliary matches one), and particles the
+// tokenizer may split (のに as の|に).
 func elementSignature(e *element) (s signature, ok bool) {
 	if e.set != nil {
 		return e.set.sig, len(e.set.members) > 0 // any member will do
 	}
-	if e.gap || e.optional || e.class != "" || e.negation {
+	if e.gap || e.optional || e.class != "" || e.negation || splitParticleKey(e) {
 		return s, false
 	}
 	s.addAll(e.lookups())

@@ -14,11 +14,14 @@ import (
 // Result is the JSON form of a classifier.Result, shared by classify
 // and explain --json.
 type Result struct {
-	ID             json.RawMessage    `json:"id"`
-	Label          string             `json:"label"`
-	Score          float64            `json:"score"`
-	Categories     map[string]float64 `json:"categories"`
-	Matches        []Match            `json:"matches"`
+	ID         json.RawMessage    `json:"id"`
+	Label      string             `json:"label"`
+	Score      float64            `json:"score"`
+	Categories map[string]float64 `json:"categories"`
+	Matches    []Match            `json:"matches"`
+	// Toxicity is the generic toxicity by category, whoever the words are
+	// aimed at (see classifier.Result.Toxicity); absent when none.
+	Toxicity       map[string]float64 `json:"toxicity,omitempty"`
 	LexiconVersion string             `json:"lexicon_version"`
 }
 
@@ -41,6 +44,12 @@ func FromResult(id json.RawMessage, r classifier.Result) Result {
 	}
 	for c, s := range r.Categories {
 		out.Categories[string(c)] = s
+	}
+	for c, t := range r.Toxicity {
+		if out.Toxicity == nil {
+			out.Toxicity = make(map[string]float64, len(r.Toxicity))
+		}
+		out.Toxicity[string(c)] = t
 	}
 	for _, m := range r.Matches {
 		out.Matches = append(out.Matches, Match{string(m.Category), m.Entry, m.Text, m.Start, m.End, m.Weight, classifier.ModifierNames(m.Modifiers)})

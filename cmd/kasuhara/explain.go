@@ -65,20 +65,24 @@ func writeExplanation(w io.Writer, x classifier.Explanation) error {
 	if len(x.Matches) == 0 {
 		fmt.Fprintln(tw, "  (none)")
 	}
-	for _, m := range x.Matches {
+	for i, m := range x.Matches {
 		mods := ""
 		if len(m.Modifiers) > 0 {
 			mods = " (" + strings.Join(classifier.ModifierNames(m.Modifiers), ", ") + ")"
 		}
-		fmt.Fprintf(tw, "  [%d,%d)\t%q\t%s\t%q\tweight %.2f%s\t%s\n", m.Start, m.End, m.Text, m.Category, m.Entry, m.Weight, mods, m.Source)
+		fmt.Fprintf(tw, "  [%d,%d)\t%q\t%s\t%q\tweight %.2f%s\t%s\t%s\n", m.Start, m.End, m.Text, m.Category, m.Entry, m.Weight, mods, x.Moods[i], m.Source)
 	}
-	fmt.Fprintln(tw, "\ntokens:\n  span\tsurface\tlemma\tpart of speech\tform\tsentence")
+	fmt.Fprintln(tw, "\ntokens:\n  span\tsurface\tlemma\tpart of speech\tform\tclasses\tsentence")
 	for _, t := range x.Tokens {
 		form := t.Form
 		if t.Imperative {
 			form += " (imperative)"
 		}
-		fmt.Fprintf(tw, "  [%d,%d)\t%s\t%s\t%s\t%s\t%d\n", t.Start, t.End, t.Surface, strings.Join(t.Lemmas, "|"), t.POS, form, t.Sentence)
+		classes := "-"
+		if len(t.Classes) > 0 {
+			classes = "{" + strings.Join(t.Classes, "} {") + "}"
+		}
+		fmt.Fprintf(tw, "  [%d,%d)\t%s\t%s\t%s\t%s\t%s\t%d\n", t.Start, t.End, t.Surface, strings.Join(t.Lemmas, "|"), t.POS, form, classes, t.Sentence)
 	}
 	return tw.Flush()
 }

@@ -11,6 +11,7 @@ GHZ_VERSION                := v0.121.0
 DEV_CORPUS               ?= ../shared/eval/dev.jsonl
 DEV2_CORPUS              ?= ../shared/eval/dev2.jsonl
 BENIGN_CORPUS            ?= ../shared/eval/benign/asdc-vanilla.jsonl
+PUBLIC_CORPUS            ?= ../shared/eval/public/rtplx-ja-a.jsonl
 BIN                      := $(CURDIR)/bin
 FUZZTIME                 ?= 50000x
 
@@ -61,6 +62,10 @@ PROBES2 := classifier/testdata/probes2.jsonl
 PROBES3 := classifier/testdata/probes3.jsonl
 PROBES4 := classifier/testdata/probes4.jsonl
 PROBES5 := classifier/testdata/probes5.jsonl
+# probes6 was written apart from the lexicon (polite harassment and casual
+# routine in equal measure); part 2 of the matcher was measured on it
+# first, then tuned on its phenomena.
+PROBES6 := classifier/testdata/probes6.jsonl
 eval: build
 	$(BIN)/kasuhara classify < $(DEV_CORPUS) > $(BIN)/dev.pred
 	python3 ../shared/eval/score.py $(DEV_CORPUS) $(BIN)/dev.pred \
@@ -69,7 +74,11 @@ eval: build
 	# casual, its escalation mostly polite.
 	$(BIN)/kasuhara classify < $(DEV2_CORPUS) > $(BIN)/dev2.pred
 	python3 ../shared/eval/score.py $(DEV2_CORPUS) $(BIN)/dev2.pred \
-		--min-harass-recall 0.85 --max-false-harass 0.01
+		--min-macro-f1 0.92 --min-harass-recall 0.95 --max-false-harass 0.01
+	# Real toxic and non-toxic text written by others (RTP-LX, translated):
+	# the breadth of the vocabulary, whoever it is aimed at.
+	$(BIN)/kasuhara classify < $(PUBLIC_CORPUS) > $(BIN)/public.pred
+	python3 load/toxic_gate.py $(PUBLIC_CORPUS) $(BIN)/public.pred --min-recall 0.60 --min-precision 0.90
 	# Real benign text: every harassment and nearly every escalate is a
 	# false alarm; each is printed by id with what fired.
 	$(BIN)/kasuhara classify < $(BENIGN_CORPUS) > $(BIN)/benign.pred
@@ -89,6 +98,9 @@ eval: build
 	$(BIN)/kasuhara classify < $(PROBES5) > $(BIN)/probes5.pred
 	python3 ../shared/eval/score.py $(PROBES5) $(BIN)/probes5.pred \
 		--min-macro-f1 0.85 --min-harass-recall 0.85 --max-false-harass 0.01
+	$(BIN)/kasuhara classify < $(PROBES6) > $(BIN)/probes6.pred
+	python3 ../shared/eval/score.py $(PROBES6) $(BIN)/probes6.pred \
+		--min-macro-f1 0.90 --min-harass-recall 0.85 --max-false-harass 0.01
 
 # Informational: which entries and phrases of the default lexicon never
 # fire, or fire on one message, over the dev corpora and the probe sets.
@@ -98,7 +110,7 @@ DEV2_CORPUS ?= ../shared/eval/dev2.jsonl
 .PHONY: coverage
 coverage: build
 	$(BIN)/kasuhara lexicon lint --coverage $(DEV_CORPUS) $(DEV2_CORPUS) \
-		$(PROBES) $(PROBES2) $(PROBES3) $(PROBES4) $(PROBES5) > $(BIN)/coverage.txt
+		$(PROBES) $(PROBES2) $(PROBES3) $(PROBES4) $(PROBES5) $(PROBES6) > $(BIN)/coverage.txt
 	@tail -n 1 $(BIN)/coverage.txt
 	@echo "findings: $(BIN)/coverage.txt"
 

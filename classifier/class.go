@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/kasuhara/kasuhara/lexicon"
 )
@@ -234,8 +235,9 @@ func (cs *classSet) lookup1(t *token) bool {
 // member reports whether t is one-word member m.
 func (cs *classSet) member(m int, t *token) bool {
 	e := &cs.members[m]
-	if e.noun && (e.kana && t.compound || t.modifier || t.prefixed) {
-		// A kana noun glued after a noun heads another word (糸くず); any
+	if e.noun && (e.kana && t.compound && utf8.RuneCountInString(e.surface) <= 2 || t.modifier || t.prefixed) {
+		// A short kana noun glued after a noun heads another word (糸くず,
+		// 親バカ; 女性スタッフ is still staff); any
 		// noun glued before one is its modifier (胸ポケット); a prefix
 		// glued before one makes another word (未開封).
 		return false

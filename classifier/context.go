@@ -402,6 +402,32 @@ func reportsDone(toks []token, i int) bool {
 	return false
 }
 
+// attributive reports a match that ends in a verb or an adjective in the
+// form that modifies a noun, right before a content noun: 鳴らす|設定,
+// 知って|いる|人. The clause describes the noun; it says nothing itself.
+func attributive(toks []token, e int) bool {
+	if e >= len(toks) || toks[e].sentence != toks[e-1].sentence || toks[e-1].end != toks[e].start {
+		return false
+	}
+	last, next := &toks[e-1], &toks[e]
+	verbal := strings.HasPrefix(last.pos, "動詞") || strings.HasPrefix(last.pos, "形容詞") ||
+		strings.HasPrefix(last.pos, "助動詞") && (last.hasKey("た") || last.hasKey("ない"))
+	return verbal && (last.form == "基本形" || last.form == "体言接続") &&
+		next.noun && !strings.Contains(next.pos, "非自立") && !strings.Contains(next.pos, "接尾") && !strings.Contains(next.pos, "代名詞")
+}
+
+// humble reports いただく or もらう after a causative and て (電話させて
+// いただきます, 送らせてもらう): the humble form of the speaker's own act,
+// not a request, unless asked with the potential (させていただけますか).
+func humble(toks []token, i int) bool {
+	t := &toks[i]
+	if !(t.hasKey("いただく") || t.hasKey("頂く") || t.hasKey("もらう")) || i < 2 || toks[i-1].surface != "て" {
+		return false
+	}
+	c := &toks[i-2]
+	return strings.HasPrefix(c.pos, "動詞,接尾") && (c.hasKey("させる") || c.hasKey("せる"))
+}
+
 // lightVerb reports する or できる right after a verbal noun (返品|できる):
 // the noun's own verb, not a new phrase.
 func lightVerb(toks []token, i int) bool {
@@ -419,10 +445,15 @@ func moodOf(toks []token, e int) lexicon.Mood {
 	}
 	sentence := last.sentence
 	volitional := last.form == "未然ウ接続"
-	done := false
+	done := reportsDone(toks, e-1)
+	if attributive(toks, e) {
+		return lexicon.MoodAttributive
+	}
 	for i := e; i < len(toks) && i < e+contextWindow && toks[i].sentence == sentence; i++ {
 		t := &toks[i]
 		switch {
+		case humble(toks, i):
+			// お電話させていただきます: the speaker's own act, with leave
 		case t.imperative && anyIn(politeCommands, t.keys), anyIn(requestVerbs, t.keys) && !strings.HasPrefix(t.pos, "動詞,自立"):
 			return lexicon.MoodRequest // 話してください, 送ってほしい, 話してもらえますか
 		case t.imperative || t.prohibitive:

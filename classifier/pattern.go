@@ -70,6 +70,10 @@ var wordClasses = map[string]func(t *token) bool{
 	// lots: a numeral of ten or more (10, 百, 何百): counts meant to
 	// overwhelm.
 	"lots": func(t *token) bool { return t.pos == "名詞,数" && numeralAtLeast(t.surface, 10) },
+	// adjective: an adjective or an adjectival noun (高い, 早い, 丁寧).
+	"adjective": func(t *token) bool {
+		return strings.HasPrefix(t.pos, "形容詞,自立") || strings.HasPrefix(t.pos, "名詞,形容動詞語幹")
+	},
 	// exclaim: an exclamation mark, or question marks doubled (!, ?!, ??):
 	// the voice raised.
 	"exclaim": func(t *token) bool {

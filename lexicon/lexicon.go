@@ -133,12 +133,15 @@ const (
 	// MoodDone: reported as done, tried or going on, not announced
 	// (電話しました, 電話している, 電話しても).
 	MoodDone Mood = "done"
+	// MoodAttributive: a clause that describes the noun after it, not a
+	// statement (鳴らす設定, 住所を知っている人).
+	MoodAttributive Mood = "attributive"
 	// MoodPlain: none of these: a statement.
 	MoodPlain Mood = "plain"
 )
 
 // Moods lists every valid mood in a stable order.
-var Moods = []Mood{MoodCommand, MoodRequest, MoodVolitional, MoodIntent, MoodQuestion, MoodConditional, MoodNegated, MoodDone, MoodPlain}
+var Moods = []Mood{MoodCommand, MoodRequest, MoodVolitional, MoodIntent, MoodQuestion, MoodConditional, MoodNegated, MoodDone, MoodAttributive, MoodPlain}
 
 // Allow is a phrase inside which no entry fires.
 type Allow struct {
@@ -174,9 +177,10 @@ type Class struct {
 // BuiltinClasses are the word classes the classifier defines itself, by
 // grammar rather than by a list: {number} (a numeral), {many} (a numeral
 // of three or more), {lots} (ten or more), {command} (a verb in the command
-// mood) and {exclaim} (an exclamation mark or doubled question marks). A
-// lexicon may not define classes of these names.
-var BuiltinClasses = []string{"command", "exclaim", "lots", "many", "number"}
+// mood), {adjective} (an adjective or adjectival noun) and {exclaim} (an
+// exclamation mark or doubled question marks). A lexicon may not define
+// classes of these names.
+var BuiltinClasses = []string{"adjective", "command", "exclaim", "lots", "many", "number"}
 
 // Substitution rewrites an obfuscated spelling before tokenising (氏ね → 死ね).
 type Substitution struct {

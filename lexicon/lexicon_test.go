@@ -75,7 +75,7 @@ func TestLoadInvalid(t *testing.T) {
 		{"invalid-unknown-key.yaml", 4, `unknown key "wieght"; expect pattern|weight`},
 		{"invalid-unknown-category.yaml", 1, `unknown category "thret"; expect threat|`},
 		{"invalid-weight-range.yaml", 4, "weight 1.5 out of range; expect a number in [0,1]"},
-		{"invalid-unknown-mood.yaml", 5, `unknown mood "imperative"; expect command|request|volitional|intent|question|conditional|negated|done|plain`},
+		{"invalid-unknown-mood.yaml", 5, `unknown mood "imperative"; expect command|request|volitional|intent|question|conditional|negated|done|attributive|plain`},
 		{"invalid-weight-type.yaml", 4, `weight "high" is not a number`},
 		{"invalid-missing-weight.yaml", 3, "has no weight"},
 		{"invalid-missing-pattern.yaml", 3, "entry has no pattern"},

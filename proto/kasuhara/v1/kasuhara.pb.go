@@ -152,8 +152,13 @@ type ClassifyResponse struct {
 	Matches        []*Match           `protobuf:"bytes,5,rep,name=matches,proto3" json:"matches,omitempty"`
 	// Content hash of the lexicon that produced this answer.
 	LexiconVersion string `protobuf:"bytes,6,opt,name=lexicon_version,json=lexiconVersion,proto3" json:"lexicon_version,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Generic toxicity in [0,1] by category: the most toxic word of the
+	// lexicon's word classes in the text, whoever it is aimed at (an insult
+	// about a third party counts here, not toward the label). Only
+	// categories with a toxic word are present.
+	Toxicity      map[string]float64 `protobuf:"bytes,7,rep,name=toxicity,proto3" json:"toxicity,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ClassifyResponse) Reset() {
@@ -226,6 +231,13 @@ func (x *ClassifyResponse) GetLexiconVersion() string {
 		return x.LexiconVersion
 	}
 	return ""
+}
+
+func (x *ClassifyResponse) GetToxicity() map[string]float64 {
+	if x != nil {
+		return x.Toxicity
+	}
+	return nil
 }
 
 // Match is one place where a lexicon entry fired.
@@ -649,15 +661,19 @@ const file_kasuhara_v1_kasuhara_proto_rawDesc = "" +
 	"\x1akasuhara/v1/kasuhara.proto\x12\vkasuhara.v1\"5\n" +
 	"\x0fClassifyRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"\xd8\x02\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"\xde\x03\n" +
 	"\x10ClassifyResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12(\n" +
 	"\x05label\x18\x02 \x01(\x0e2\x12.kasuhara.v1.LabelR\x05label\x12\x14\n" +
 	"\x05score\x18\x03 \x01(\x01R\x05score\x12Z\n" +
 	"\x0fcategory_scores\x18\x04 \x03(\v21.kasuhara.v1.ClassifyResponse.CategoryScoresEntryR\x0ecategoryScores\x12,\n" +
 	"\amatches\x18\x05 \x03(\v2\x12.kasuhara.v1.MatchR\amatches\x12'\n" +
-	"\x0flexicon_version\x18\x06 \x01(\tR\x0elexiconVersion\x1aA\n" +
+	"\x0flexicon_version\x18\x06 \x01(\tR\x0elexiconVersion\x12G\n" +
+	"\btoxicity\x18\a \x03(\v2+.kasuhara.v1.ClassifyResponse.ToxicityEntryR\btoxicity\x1aA\n" +
 	"\x13CategoryScoresEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\x1a;\n" +
+	"\rToxicityEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xab\x01\n" +
 	"\x05Match\x12\x1a\n" +
@@ -718,7 +734,7 @@ func file_kasuhara_v1_kasuhara_proto_rawDescGZIP() []byte {
 }
 
 var file_kasuhara_v1_kasuhara_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kasuhara_v1_kasuhara_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_kasuhara_v1_kasuhara_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_kasuhara_v1_kasuhara_proto_goTypes = []any{
 	(Label)(0),                    // 0: kasuhara.v1.Label
 	(*ClassifyRequest)(nil),       // 1: kasuhara.v1.ClassifyRequest
@@ -731,31 +747,33 @@ var file_kasuhara_v1_kasuhara_proto_goTypes = []any{
 	(*LexiconStatus)(nil),         // 8: kasuhara.v1.LexiconStatus
 	(*ReloadStatus)(nil),          // 9: kasuhara.v1.ReloadStatus
 	nil,                           // 10: kasuhara.v1.ClassifyResponse.CategoryScoresEntry
-	nil,                           // 11: kasuhara.v1.LexiconStatus.EntriesEntry
+	nil,                           // 11: kasuhara.v1.ClassifyResponse.ToxicityEntry
+	nil,                           // 12: kasuhara.v1.LexiconStatus.EntriesEntry
 }
 var file_kasuhara_v1_kasuhara_proto_depIdxs = []int32{
 	0,  // 0: kasuhara.v1.ClassifyResponse.label:type_name -> kasuhara.v1.Label
 	10, // 1: kasuhara.v1.ClassifyResponse.category_scores:type_name -> kasuhara.v1.ClassifyResponse.CategoryScoresEntry
 	3,  // 2: kasuhara.v1.ClassifyResponse.matches:type_name -> kasuhara.v1.Match
-	1,  // 3: kasuhara.v1.ClassifyBatchRequest.requests:type_name -> kasuhara.v1.ClassifyRequest
-	2,  // 4: kasuhara.v1.ClassifyBatchResponse.responses:type_name -> kasuhara.v1.ClassifyResponse
-	11, // 5: kasuhara.v1.LexiconStatus.entries:type_name -> kasuhara.v1.LexiconStatus.EntriesEntry
-	9,  // 6: kasuhara.v1.LexiconStatus.last_reload:type_name -> kasuhara.v1.ReloadStatus
-	1,  // 7: kasuhara.v1.Classifier.Classify:input_type -> kasuhara.v1.ClassifyRequest
-	4,  // 8: kasuhara.v1.Classifier.ClassifyBatch:input_type -> kasuhara.v1.ClassifyBatchRequest
-	1,  // 9: kasuhara.v1.Classifier.ClassifyStream:input_type -> kasuhara.v1.ClassifyRequest
-	6,  // 10: kasuhara.v1.LexiconAdmin.Reload:input_type -> kasuhara.v1.ReloadRequest
-	7,  // 11: kasuhara.v1.LexiconAdmin.Get:input_type -> kasuhara.v1.GetLexiconRequest
-	2,  // 12: kasuhara.v1.Classifier.Classify:output_type -> kasuhara.v1.ClassifyResponse
-	5,  // 13: kasuhara.v1.Classifier.ClassifyBatch:output_type -> kasuhara.v1.ClassifyBatchResponse
-	2,  // 14: kasuhara.v1.Classifier.ClassifyStream:output_type -> kasuhara.v1.ClassifyResponse
-	8,  // 15: kasuhara.v1.LexiconAdmin.Reload:output_type -> kasuhara.v1.LexiconStatus
-	8,  // 16: kasuhara.v1.LexiconAdmin.Get:output_type -> kasuhara.v1.LexiconStatus
-	12, // [12:17] is the sub-list for method output_type
-	7,  // [7:12] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	11, // 3: kasuhara.v1.ClassifyResponse.toxicity:type_name -> kasuhara.v1.ClassifyResponse.ToxicityEntry
+	1,  // 4: kasuhara.v1.ClassifyBatchRequest.requests:type_name -> kasuhara.v1.ClassifyRequest
+	2,  // 5: kasuhara.v1.ClassifyBatchResponse.responses:type_name -> kasuhara.v1.ClassifyResponse
+	12, // 6: kasuhara.v1.LexiconStatus.entries:type_name -> kasuhara.v1.LexiconStatus.EntriesEntry
+	9,  // 7: kasuhara.v1.LexiconStatus.last_reload:type_name -> kasuhara.v1.ReloadStatus
+	1,  // 8: kasuhara.v1.Classifier.Classify:input_type -> kasuhara.v1.ClassifyRequest
+	4,  // 9: kasuhara.v1.Classifier.ClassifyBatch:input_type -> kasuhara.v1.ClassifyBatchRequest
+	1,  // 10: kasuhara.v1.Classifier.ClassifyStream:input_type -> kasuhara.v1.ClassifyRequest
+	6,  // 11: kasuhara.v1.LexiconAdmin.Reload:input_type -> kasuhara.v1.ReloadRequest
+	7,  // 12: kasuhara.v1.LexiconAdmin.Get:input_type -> kasuhara.v1.GetLexiconRequest
+	2,  // 13: kasuhara.v1.Classifier.Classify:output_type -> kasuhara.v1.ClassifyResponse
+	5,  // 14: kasuhara.v1.Classifier.ClassifyBatch:output_type -> kasuhara.v1.ClassifyBatchResponse
+	2,  // 15: kasuhara.v1.Classifier.ClassifyStream:output_type -> kasuhara.v1.ClassifyResponse
+	8,  // 16: kasuhara.v1.LexiconAdmin.Reload:output_type -> kasuhara.v1.LexiconStatus
+	8,  // 17: kasuhara.v1.LexiconAdmin.Get:output_type -> kasuhara.v1.LexiconStatus
+	13, // [13:18] is the sub-list for method output_type
+	8,  // [8:13] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_kasuhara_v1_kasuhara_proto_init() }
@@ -769,7 +787,7 @@ func file_kasuhara_v1_kasuhara_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kasuhara_v1_kasuhara_proto_rawDesc), len(file_kasuhara_v1_kasuhara_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -147,7 +147,7 @@ func TestNumeralAtLeast(t *testing.T) {
 	}{
 		{"3", 3, true}, {"2", 3, false}, {"10", 10, true}, {"9", 10, false}, {"100", 10, true},
 		{"三", 3, true}, {"二", 3, false}, {"十", 10, true}, {"百", 10, true}, {"数", 3, true}, {"数", 10, false},
-		{"1,000", 10, true}, {"2.5", 3, false}, {"何", 3, false}, {"", 3, false},
+		{"1,000", 10, true}, {"2.5", 3, false}, {"何", 3, true}, {"何", 10, false}, {"何百", 10, true}, {"", 3, false},
 	} {
 		if got := numeralAtLeast(tc.s, tc.n); got != tc.want {
 			t.Errorf("numeralAtLeast(%q, %d) = %v, want %v", tc.s, tc.n, got, tc.want)

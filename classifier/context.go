@@ -485,8 +485,8 @@ func moodOf(toks []token, e int) lexicon.Mood {
 	case done:
 		return lexicon.MoodDone
 	case e < len(toks) && toks[e].sentence == sentence && toks[e].pos == "助詞,接続助詞" &&
-		(toks[e].surface == "て" || toks[e].surface == "で") && endsPhrase(toks, e):
-		return lexicon.MoodRequest // 添い寝して。
+		(toks[e].surface == "て" || toks[e].surface == "で") && endsPhrase(toks, e) && !beforeComma(toks, e):
+		return lexicon.MoodRequest // 添い寝して。 (調べて、 links a clause)
 	}
 	return lexicon.MoodPlain
 }

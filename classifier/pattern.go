@@ -92,11 +92,11 @@ func numeric(class string) bool { return class == "number" || class == "many" ||
 
 // kanjiNumerals are the values of the kanji numerals one token may be.
 var kanjiNumerals = map[rune]int{'〇': 0, '零': 0, '一': 1, '二': 2, '三': 3, '四': 4, '五': 5, '六': 6, '七': 7,
-	'八': 8, '九': 9, '十': 10, '百': 100, '千': 1000, '万': 10000, '億': 100000000, '数': 3, '幾': 3}
+	'八': 8, '九': 9, '十': 10, '百': 100, '千': 1000, '万': 10000, '億': 100000000, '数': 3, '幾': 3, '何': 3}
 
 // numeralAtLeast reports whether the numeral s, in ASCII digits or kanji,
 // is n or more. A run of kanji counts its largest digit (三十 ≥ 10); 数
-// (数回, several) counts as three.
+// (数回, several) and 何 (何回目, the rhetorical how-many) count as three.
 func numeralAtLeast(s string, n int) bool {
 	v, digits := 0, true
 	for _, r := range s {
@@ -568,6 +568,9 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool, moods [
 	for !e.gap && j < len(toks) && toks[j].commandEnd {
 		j++ // the ending of a command the pattern ends before (見|てろ|よ for 見てろよ)
 	}
+	if j < len(toks) && closingQuote(&toks[j]) && (contains(e.keys, "と") || contains(e.keys, "って")) && !e.gap {
+		j++ // 「返品不可」って: a quotation closes before its quotative particle
+	}
 	at := func(k int) bool { return k < len(toks) && toks[k].sentence == sentence && e.matches(&toks[k]) }
 	if e.set != nil && len(e.set.multi) > 0 {
 		// A class with members of several words: each member that matches
@@ -640,6 +643,11 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool, moods [
 		return p.rest(toks, pe, j+1, moods)
 	}
 	return 0, false
+}
+
+// closingQuote reports a closing quotation mark.
+func closingQuote(t *token) bool {
+	return strings.HasPrefix(t.pos, "記号") && strings.ContainsAny(t.surface, "」』”〉》")
 }
 
 // splitParticles are conjunctive particles the tokenizer reads as two

@@ -129,13 +129,9 @@ func (cs *classSet) each(toks []token, i int, fn func(end int) bool) bool {
 		return false
 	}
 	var buf [8]string
-	lookups := tokenLookups(buf[:0], t.lexical, t.keys)
 	tried := 0 // a member is tried once however many lookups share it; few share
 	var done [8]int
-	for li, k := range lookups {
-		if contains(lookups[:li], k) {
-			continue
-		}
+	for _, k := range uniqueLookups(buf[:0], t) {
 		for _, m := range cs.multiIndex[k] {
 			if tried < len(done) && slices.Contains(done[:tried], m) {
 				continue
@@ -152,9 +148,9 @@ func (cs *classSet) each(toks []token, i int, fn func(end int) bool) bool {
 	return false
 }
 
-// matches reports whether t is a one-word member of the class. A token
-// read as its dictionary entry says, with nothing glued around it, answers
-// the same every time: that answer is kept by entry.
+// matches reports whether t is a one-word member of the class: by the
+// token's class mask once find has set it (see markClasses), else by
+// looking it up.
 func (cs *classSet) matches(t *token) bool {
 	if t.classed && cs.bit >= 0 {
 		return t.classes>>cs.bit&1 == 1
@@ -170,11 +166,7 @@ const maxMasked = 64
 func (c *Classifier) classMask(t *token) uint64 {
 	var m uint64
 	var buf [8]string
-	lookups := tokenLookups(buf[:0], t.lexical, t.keys)
-	for li, k := range lookups {
-		if contains(lookups[:li], k) {
-			continue
-		}
+	for _, k := range uniqueLookups(buf[:0], t) {
 		for _, ref := range c.memberIndex[k] {
 			if m>>ref.bit&1 == 0 && ref.set.member(ref.member, t) {
 				m |= 1 << ref.bit
@@ -218,11 +210,7 @@ type memberRef struct {
 
 func (cs *classSet) lookup1(t *token) bool {
 	var buf [8]string
-	lookups := tokenLookups(buf[:0], t.lexical, t.keys)
-	for li, k := range lookups {
-		if contains(lookups[:li], k) {
-			continue
-		}
+	for _, k := range uniqueLookups(buf[:0], t) {
 		for _, m := range cs.index[k] {
 			if cs.member(m, t) {
 				return true
@@ -261,11 +249,7 @@ func (c *Classifier) toxicity(toks []token) map[lexicon.Category]float64 {
 				out[cs.category] = cs.toxicity
 			}
 		}
-		lookups := tokenLookups(buf[:0], t.lexical, t.keys)
-		for li, k := range lookups {
-			if contains(lookups[:li], k) {
-				continue
-			}
+		for _, k := range uniqueLookups(buf[:0], t) {
 			for _, ref := range c.toxicMulti[k] {
 				cs := ref.set
 				if out[cs.category] >= cs.toxicity {
@@ -304,4 +288,15 @@ func wordForm(a *Analyzer, w string, subs *substitutions) bool {
 		}
 	}
 	return true
+}
+
+// uniqueLookups appends t's lookups (see tokenLookups) to dst, each once.
+func uniqueLookups(dst []string, t *token) []string {
+	var all [8]string
+	for _, k := range tokenLookups(all[:0], t.lexical, t.keys) {
+		if !contains(dst, k) {
+			dst = append(dst, k)
+		}
+	}
+	return dst
 }

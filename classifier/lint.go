@@ -49,6 +49,7 @@ func Lint(lex *lexicon.Set, opts Options) []error {
 	l.shadowed()
 	l.ownText(c)
 	l.examples(c)
+	l.classes(c, lex)
 	sort.SliceStable(l.errs, func(i, j int) bool {
 		a, b := l.errs[i].(*lexicon.Error).Pos, l.errs[j].(*lexicon.Error).Pos
 		if a.File != b.File {
@@ -272,6 +273,65 @@ func (l *linter) examples(c *Classifier) {
 			}
 		}
 	}
+}
+
+// classes checks each class as entries are checked: every example holds
+// one of its words, no counter-example does, and some pattern or class
+// uses it.
+func (l *linter) classes(c *Classifier, lex *lexicon.Set) {
+	used := map[string]bool{}
+	for _, e := range lex.Entries {
+		for _, p := range e.Phrases() {
+			for _, name := range lexicon.ClassRefs(p) {
+				used[name] = true
+			}
+		}
+	}
+	for _, a := range lex.Allow {
+		for _, name := range lexicon.ClassRefs(a.Phrase) {
+			used[name] = true
+		}
+	}
+	for _, cl := range lex.Classes {
+		for _, w := range cl.Words {
+			for _, name := range lexicon.ClassRefs(w) {
+				used[name] = true
+			}
+		}
+	}
+	for _, cl := range lex.Classes {
+		cs := c.classes[cl.Name]
+		if cs == nil {
+			continue // it did not compile; reported already
+		}
+		if !used[cl.Name] && cl.Toxicity == 0 {
+			// A class with a toxicity serves the toxicity scores alone.
+			l.errf(cl.Pos, "class %q is used by no pattern and no class; expect {%s} in a pattern, or remove it", cl.Name, cl.Name)
+		}
+		for _, ex := range cl.Examples {
+			if at, _ := c.findClass(cs, ex); at == "" {
+				l.errf(cl.Pos, "class %q: example %q holds none of its words (it reads as %s); expect every example to hold one", cl.Name, ex, tokenWords(c.an.analyze(ex, c.subs, nil).tokens))
+			}
+		}
+		for _, ex := range cl.CounterExamples {
+			if at, w := c.findClass(cs, ex); at != "" {
+				l.errf(cl.Pos, "class %q: counter-example %q holds its word %q; expect no counter-example to hold one", cl.Name, ex, w)
+			}
+		}
+	}
+}
+
+// findClass returns where in text a word of cs is found, as "[i,j)" in
+// tokens, and the text of the word; "" when none is.
+func (c *Classifier) findClass(cs *classSet, text string) (string, string) {
+	toks := c.an.analyze(text, c.subs, nil).tokens
+	for i := range toks {
+		var end int
+		if cs.each(toks, i, func(e int) bool { end = e; return true }) {
+			return fmt.Sprintf("[%d,%d)", i, end), tokenWords(toks[i:end])
+		}
+	}
+	return "", ""
 }
 
 // fired returns the first match of entry e in r.

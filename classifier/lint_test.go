@@ -140,3 +140,42 @@ entries:
 	// Output:
 	// threat.yaml:3: threat entry "殺す": example "ありがとう" does not make it fire: the text reads as ありがとう, the pattern as 殺す; expect every example to make its entry fire
 }
+
+// Lint checks a class as it checks an entry: its examples hold one of its
+// words, its counter-examples none, and something uses it.
+func TestLintClasses(t *testing.T) {
+	lex := mustLoad(t, `category: abuse
+classes:
+  - name: insult
+    words: [クズ, 人間のクズ]
+    examples: [お前はクズだ, 人間のクズめ, 今日は晴れです]
+    counter_examples: [糸くずが付いていた, こいつはクズだ]
+  - name: unused
+    words: [バカ]
+  - name: toxic_only
+    toxicity: 0.5
+    words: [アホ]
+entries:
+  - {pattern: "{insult}め", weight: 1}
+`)
+	errs := Lint(lex, Options{Analyzer: sharedAnalyzer(t)})
+	var msgs []string
+	for _, e := range errs {
+		msgs = append(msgs, e.Error())
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{
+		`class "insult": example "今日は晴れです" holds none of its words`,
+		`class "insult": counter-example "こいつはクズだ" holds its word "クズ"`,
+		`class "unused" is used by no pattern and no class`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("lint does not say %q; it says:\n%s", want, all)
+		}
+	}
+	for _, unwanted := range []string{`"お前はクズだ" holds none`, `"人間のクズめ" holds none`, `"糸くずが付いていた" holds`, `class "toxic_only" is used by no`} {
+		if strings.Contains(all, unwanted) {
+			t.Errorf("lint says %q; it should not:\n%s", unwanted, all)
+		}
+	}
+}

@@ -162,9 +162,9 @@ func (cs *classSet) matches(t *token) bool {
 // more looks the rest up each time.
 const maxMasked = 64
 
-// classMask returns the bits of the classes t is a one-word member of.
-func (c *Classifier) classMask(t *token) uint64 {
-	var m uint64
+// classMask returns the bits of the classes t is a one-word member of,
+// and of those whose many-word members t may begin.
+func (c *Classifier) classMask(t *token) (m, begins uint64) {
 	var buf [8]string
 	for _, k := range uniqueLookups(buf[:0], t) {
 		for _, ref := range c.memberIndex[k] {
@@ -172,33 +172,47 @@ func (c *Classifier) classMask(t *token) uint64 {
 				m |= 1 << ref.bit
 			}
 		}
+		for _, ref := range c.firstIndex[k] {
+			if begins>>ref.bit&1 == 0 && ref.set.multi[ref.member].elems[0].matches(t) {
+				begins |= 1 << ref.bit
+			}
+		}
 	}
-	return m
+	return m, begins
 }
 
 // markClasses sets every token's class mask, and returns by token the
-// candidates of known words read as their entry says (nil for others):
-// their masks and candidates are cached.
-func (c *Classifier) markClasses(toks []token, cands [][]*pattern) [][]*pattern {
+// candidates of known words read as their entry says (nil for others),
+// and by sentence the classes a word of it may be or begin: a pattern
+// that needs a class missing there cannot match in it. Known words' masks
+// and candidates are cached.
+func (c *Classifier) markClasses(toks []token, cands [][]*pattern, sents []uint64) ([][]*pattern, []uint64) {
 	for i := range toks {
 		t := &toks[i]
 		var pats []*pattern
+		var begins uint64
 		pristine := t.cached && len(t.keys) == len(t.lexical.keys)
 		if pristine {
 			kw := c.known(t.lexical)
-			pats = kw.pats
+			pats, begins = kw.pats, kw.begins
 			pristine = t.imperative == t.lexical.imperative && !t.aspect && !t.compound && !t.modifier && !t.prefixed
 			if pristine {
 				t.classes = kw.classes
 			}
 		}
 		if !pristine {
-			t.classes = c.classMask(t)
+			var b uint64
+			t.classes, b = c.classMask(t)
+			begins |= b
 		}
 		t.classed = true
 		cands = append(cands, pats)
+		for len(sents) <= t.sentence {
+			sents = append(sents, 0)
+		}
+		sents[t.sentence] |= t.classes | begins
 	}
-	return cands
+	return cands, sents
 }
 
 // memberRef is one one-word member of a masked class, for memberIndex.

@@ -178,10 +178,11 @@ type Classifier struct {
 	entries []lexicon.Entry
 	subs    *substitutions
 	classes classTable
-	// memberIndex finds the one-word members of classes by lookup, for
+	// memberIndex finds the one-word members of classes by lookup, and
+	// firstIndex the many-word members by their first words' lookups, for
 	// class masks (see classMask).
-	memberIndex map[string][]memberRef
-	toxic       []*classSet
+	memberIndex, firstIndex map[string][]memberRef
+	toxic                   []*classSet
 	// toxicMulti finds the many-word members of toxic classes by the
 	// lookups of their first words.
 	toxicMulti map[string][]memberRef
@@ -206,7 +207,9 @@ type scratch struct {
 	lookups []string
 	sents   []signature
 	cands   [][]*pattern // by token: a known word's candidates
-	buffers              // the last call's, emptied
+	// sentClasses are by sentence the classes some word may begin there.
+	sentClasses []uint64
+	buffers     // the last call's, emptied
 }
 
 func (sc *scratch) stamp(i int) int32 { return sc.base + int32(i) + 1 }
@@ -271,7 +274,7 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 		subs: newSubstitutions(pairs)}
 	classes, errs := c.an.compileClasses(lex, c.subs)
 	c.classes = classes
-	c.memberIndex = map[string][]memberRef{}
+	c.memberIndex, c.firstIndex = map[string][]memberRef{}, map[string][]memberRef{}
 	for i, name := range slices.Sorted(maps.Keys(classes)) {
 		cs := classes[name]
 		cs.bit = -1
@@ -282,6 +285,11 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 		for m := range cs.members {
 			for _, k := range cs.members[m].lookups() {
 				c.memberIndex[k] = append(c.memberIndex[k], memberRef{cs, m, uint(i)})
+			}
+		}
+		for m, mp := range cs.multi {
+			for _, k := range mp.elems[0].lookups() {
+				c.firstIndex[k] = append(c.firstIndex[k], memberRef{cs, m, uint(i)})
 			}
 		}
 	}
@@ -424,8 +432,10 @@ func (c *Classifier) candidates(l *lexical) []*pattern { return c.known(l).pats 
 // patterns it may start, and the classes it is a one-word member of when
 // read as its entry says (see classMask).
 type knownWord struct {
-	pats    []*pattern
-	classes uint64
+	pats []*pattern
+	// classes has the bits of the classes the word is a one-word member
+	// of; begins adds those whose many-word members it may begin.
+	classes, begins uint64
 }
 
 // known returns what is cached about l, computing it the first time.
@@ -445,7 +455,8 @@ func (c *Classifier) known(l *lexical) *knownWord {
 			}
 		}
 	}
-	kw := &knownWord{pats: pats, classes: c.classMask(&token{lexical: l, keys: l.keys, imperative: l.imperative})}
+	kw := &knownWord{pats: pats}
+	kw.classes, kw.begins = c.classMask(&token{lexical: l, keys: l.keys, imperative: l.imperative})
 	c.candidateCache.Store(l, kw)
 	return kw
 }
@@ -485,14 +496,14 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 		}
 	}
 	sc.sents = sents
-	sc.cands = c.markClasses(toks, sc.cands[:0])
+	sc.cands, sc.sentClasses = c.markClasses(toks, sc.cands[:0], sc.sentClasses[:0])
 	try := func(i int, pats []*pattern) {
 		for _, p := range pats {
 			if tried[p.id] == sc.stamp(i) {
 				continue // already tried under another lookup
 			}
 			tried[p.id] = sc.stamp(i)
-			if prune && !p.viable(&sents[toks[i].sentence]) {
+			if prune && !p.viable(&sents[toks[i].sentence], sc.sentClasses[toks[i].sentence]) {
 				continue // some word it requires is not in the sentence
 			}
 			var moods []lexicon.Mood // the moods an entry means (辞める: command)

@@ -131,8 +131,11 @@ type pattern struct {
 	elems []element
 	owner int
 	id    int // dense index among the classifier's patterns
-	// required are the signatures of the words p cannot match without.
+	// required are the signatures of the words p cannot match without;
+	// classes has the bits of the classes it cannot match without (see
+	// Classifier.markClasses).
 	required []signature
+	classes  uint64
 	// intent is set when the pattern was written with an intent ending
 	// (刺すぞ, 行くからな, 晒してやる), which compile leaves out: any such
 	// ending must follow a match (see intensified), so 行くぞ matches 行って
@@ -259,7 +262,9 @@ func (a *Analyzer) compile(phrase string, owner int, subs *substitutions, ct cla
 		if sig := p.signature(); !seen[sig] {
 			seen[sig] = true
 			for i := range p.elems {
-				if s, ok := elementSignature(&p.elems[i]); ok {
+				if set := p.elems[i].set; set != nil && set.bit >= 0 {
+					p.classes |= 1 << set.bit
+				} else if s, ok := elementSignature(&p.elems[i]); ok {
 					p.required = append(p.required, s)
 				}
 			}

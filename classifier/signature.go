@@ -56,7 +56,10 @@ func elementSignature(e *element) (s signature, ok bool) {
 }
 
 // viable reports whether p may match in a sentence with signature sent.
-func (p *pattern) viable(sent *signature) bool {
+func (p *pattern) viable(sent *signature, classes uint64) bool {
+	if p.classes&classes != p.classes {
+		return false
+	}
 	for i := range p.required {
 		if !p.required[i].meets(sent) {
 			return false

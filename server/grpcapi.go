@@ -392,6 +392,12 @@ func toProto(id string, r classifier.Result) *kasuharav1.ClassifyResponse {
 	for c, v := range r.Categories {
 		resp.CategoryScores[string(c)] = v
 	}
+	for c, v := range r.Toxicity {
+		if resp.Toxicity == nil {
+			resp.Toxicity = make(map[string]float64, len(r.Toxicity))
+		}
+		resp.Toxicity[string(c)] = v
+	}
 	for i, m := range r.Matches {
 		resp.Matches[i] = &kasuharav1.Match{
 			Category: string(m.Category), Entry: m.Entry, Text: m.Text,

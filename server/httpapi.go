@@ -545,6 +545,17 @@ func (g categoryGroup) has(c lexicon.Category) bool {
 	return slices.Contains(g, c)
 }
 
+// toxicity is the highest generic toxicity of g's categories in resp.
+func (g categoryGroup) toxicity(resp *kasuharav1.ClassifyResponse) float64 {
+	t := 0.0
+	for c, v := range resp.GetToxicity() {
+		if g.has(lexicon.Category(c)) {
+			t = max(t, v)
+		}
+	}
+	return t
+}
+
 // score is g's score in resp, in [0,1].
 func (g categoryGroup) score(resp *kasuharav1.ClassifyResponse) float64 {
 	if g == nil {

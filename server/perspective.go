@@ -172,12 +172,19 @@ type requestedAttribute struct {
 	threshold *float64
 }
 
-// score is the attribute's summary score for resp.
+// score is the attribute's summary score for resp: its categories' score,
+// or their generic toxicity where that is higher, since Perspective scores
+// an insult whoever it is aimed at (an insult about a third party is
+// toxic, though not harassment of staff). SEVERE_TOXICITY keeps to the
+// label.
 func (at requestedAttribute) score(resp *kasuharav1.ClassifyResponse) float64 {
-	if at.severe && resp.GetLabel() != kasuharav1.Label_LABEL_HARASSMENT {
-		return 0
+	if at.severe {
+		if resp.GetLabel() != kasuharav1.Label_LABEL_HARASSMENT {
+			return 0
+		}
+		return at.from.score(resp)
 	}
-	return at.from.score(resp)
+	return max(at.from.score(resp), at.from.toxicity(resp))
 }
 
 // requestedAttributes checks requestedAttributes and returns them in name

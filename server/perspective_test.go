@@ -7,6 +7,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kasuhara/kasuhara/classifier"
+	"github.com/kasuhara/kasuhara/lexicon"
+	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
 )
 
 // The shapes below are Perspective's AnalyzeComment response and Google's
@@ -272,5 +276,47 @@ func TestPerspectiveErrors(t *testing.T) {
 				t.Errorf("body %s, want error {code %d, status %s, message with %q}", r.body, tt.status, tt.grpc, tt.message)
 			}
 		})
+	}
+}
+
+// TestPerspectiveToxicityWhateverTarget: an insult about a third party is
+// not harassment of staff, but Perspective scores insults whoever they are
+// aimed at, so INSULT and TOXICITY carry the generic toxicity.
+func TestPerspectiveToxicityWhateverTarget(t *testing.T) {
+	lex, err := lexicon.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := classifier.New(lex, classifier.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Classify("隣の客がクソ野郎でした")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := toProto("", r)
+	if resp.GetLabel() == kasuharav1.Label_LABEL_HARASSMENT {
+		t.Fatalf("label %v: a third party's insult is not harassment of staff", resp.GetLabel())
+	}
+	for _, name := range []string{"TOXICITY", "INSULT", "PROFANITY"} {
+		var at requestedAttribute
+		for _, a := range perspectiveAttributes {
+			if a.name == name {
+				at.perspectiveAttribute = a
+			}
+		}
+		if s := at.score(resp); s < 0.8 {
+			t.Errorf("%s = %v, want the insult's toxicity (>= 0.8)", name, s)
+		}
+	}
+	var severe requestedAttribute
+	for _, a := range perspectiveAttributes {
+		if a.name == "SEVERE_TOXICITY" {
+			severe.perspectiveAttribute = a
+		}
+	}
+	if s := severe.score(resp); s != 0 {
+		t.Errorf("SEVERE_TOXICITY = %v, want 0: it keeps to the label", s)
 	}
 }

@@ -435,7 +435,7 @@ func TestLexiconLintForms(t *testing.T) {
 	if err := runLexicon(context.Background(), []string{"lint", "--lexicon", "testdata/lintcmd/coverage/lexicon", "--json", "--forms", "クズ"}, nil, &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	var forms []formsJSON
+	var forms []evaluation.EntryForms
 	if err := json.Unmarshal(out.Bytes(), &forms); err != nil {
 		t.Fatalf("%v in %s", err, out.String())
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -87,9 +88,10 @@ func blocks(lines []string) []block {
 }
 
 // TestDocSamples runs every console sample of README.md and docs/*.md, in
-// order, in a scratch directory laid out as the repository root is (with
-// ../shared beside it), against the embedded default lexicon, and checks
-// that each command prints what the page shows. A line "…" stands for
+// order, with the real binary, in a scratch directory laid out as the
+// repository root is (with ../shared beside it), against the embedded
+// default lexicon, and checks that each command prints what the page shows
+// (stdout and stderr together, as a terminal shows them). A line "…" stands for
 // lines left out. Files a page writes come from its samples: a `cat >
 // FILE <<'EOF'` in a console block, or a YAML block marked
 // <!-- docs-test: append FILE --> (added to FILE) or <!-- docs-test:
@@ -102,18 +104,22 @@ func blocks(lines []string) []block {
 // to an output line by its text with numbers and hashes blanked out.
 func TestDocSamples(t *testing.T) {
 	shared := sharedCorpora(t)
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := kasuharaBinary(t)
 	for _, page := range docFiles(t) {
 		abs, err := filepath.Abs(page)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Run(filepath.Base(page), func(t *testing.T) { checkPageSamples(t, abs, shared) })
+		t.Run(filepath.Base(page), func(t *testing.T) { checkPageSamples(t, bin, abs, shared) })
 	}
 }
 
 // checkPageSamples runs the console samples of the page at path (see
-// TestDocSamples) with shared as ../shared.
-func checkPageSamples(t *testing.T, path, shared string) {
+// TestDocSamples) with the binary bin and shared as ../shared.
+func checkPageSamples(t *testing.T, bin, path, shared string) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -126,8 +132,7 @@ func checkPageSamples(t *testing.T, path, shared string) {
 	if err := os.Symlink(shared, filepath.Join(filepath.Dir(scratch), "shared")); err != nil {
 		t.Fatal(err)
 	}
-	t.Chdir(scratch) // until the subtest ends
-	run := &sampleRun{t: t, page: filepath.Base(path)}
+	run := &sampleRun{t: t, page: filepath.Base(path), bin: bin, dir: scratch}
 	var edits []rewrite
 	for _, b := range blocks(lines) {
 		switch {
@@ -155,6 +160,8 @@ func checkPageSamples(t *testing.T, path, shared string) {
 type sampleRun struct {
 	t        *testing.T
 	page     string
+	bin      string // the binary a sample's kasuhara is
+	dir      string // the working directory the samples run in
 	appended map[string]string
 }
 
@@ -162,7 +169,8 @@ type sampleRun struct {
 func (r *sampleRun) edit(text []string, directive string) {
 	r.t.Helper()
 	verb, file, _ := strings.Cut(directive, " ")
-	file, args, _ := strings.Cut(file, " ")
+	name, args, _ := strings.Cut(file, " ")
+	file = filepath.Join(r.dir, name)
 	body := strings.Join(text, "\n") + "\n"
 	old, err := os.ReadFile(file)
 	if err != nil {
@@ -244,7 +252,7 @@ func (r *sampleRun) console(lines []string, b block) (edits []rewrite) {
 			if len(body) == 0 || body[len(body)-1] != end {
 				r.t.Fatalf("%s:%d: here-document does not end with %s", r.page, c.line+1, end)
 			}
-			if err := os.WriteFile(args[2], []byte(strings.Join(body[:len(body)-1], "\n")+"\n"), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(r.dir, args[2]), []byte(strings.Join(body[:len(body)-1], "\n")+"\n"), 0o644); err != nil {
 				r.t.Fatal(err)
 			}
 			outputs[ci] = nil
@@ -255,10 +263,13 @@ func (r *sampleRun) console(lines []string, b block) (edits []rewrite) {
 		default:
 			r.t.Fatalf("%s:%d: a console sample runs %q: only kasuhara commands, echo TEXT | kasuhara and cat > FILE <<'EOF' are checked", r.page, c.line+1, text)
 		}
+		// The real binary, as a reader runs it: stdout and stderr on one
+		// pipe, as a terminal shows them.
 		var out bytes.Buffer
-		err = dispatch(context.Background(), args[1:], strings.NewReader(stdin), &out, &out)
-		if err != nil && !errors.Is(err, flag.ErrHelp) && !errors.Is(err, errUsage) {
-			fmt.Fprintln(&out, "kasuhara:", err) // as main prints it
+		run := exec.Command(r.bin, args[1:]...)
+		run.Dir, run.Stdin, run.Stdout, run.Stderr = r.dir, strings.NewReader(stdin), &out, &out
+		if err := run.Run(); err != nil && !errors.As(err, new(*exec.ExitError)) {
+			r.t.Fatalf("%s:%d: %v", r.page, c.line+1, err)
 		}
 		outputs[ci] = strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	}

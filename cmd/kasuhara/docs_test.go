@@ -420,18 +420,10 @@ func shellWords(s string) ([]string, error) {
 	inWord := false
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
-		case c == '\'':
-			j := strings.IndexByte(s[i+1:], '\'')
+		case c == '\'' || c == '"':
+			j := strings.IndexByte(s[i+1:], c)
 			if j < 0 {
-				return nil, fmt.Errorf("unterminated ' in %q", s)
-			}
-			cur.WriteString(s[i+1 : i+1+j])
-			i += j + 1
-			inWord = true
-		case c == '"':
-			j := strings.IndexByte(s[i+1:], '"')
-			if j < 0 {
-				return nil, fmt.Errorf("unterminated \" in %q", s)
+				return nil, fmt.Errorf("unterminated %c in %q", c, s)
 			}
 			cur.WriteString(s[i+1 : i+1+j])
 			i += j + 1

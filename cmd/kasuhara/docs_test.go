@@ -15,11 +15,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/kasuhara/kasuhara/lexicon"
 	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
 )
 
@@ -685,4 +687,34 @@ func jsonShows(want, have any, path string) (where, old, fresh string, ok bool) 
 		return "", "", "", true
 	}
 	return path, "", "", want == have
+}
+
+// TestDocLexiconSampleLoads: the file docs/lexicon.md shows is a file the
+// lexicon package loads, every key of it known, so the format's reference
+// cannot drift from the parser.
+func TestDocLexiconSampleLoads(t *testing.T) {
+	data, err := os.ReadFile("../../docs/lexicon.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	n := 0
+	for _, b := range blocks(lines) {
+		if b.lang != "yaml" {
+			continue
+		}
+		n++
+		file := strings.Join(lines[b.start:b.end], "\n") + "\n"
+		lex, err := lexicon.Load(fstest.MapFS{"sample.yaml": {Data: []byte(file)}})
+		if err != nil {
+			t.Errorf("docs/lexicon.md:%d: %v", b.start, err)
+			continue
+		}
+		if len(lex.Entries) == 0 {
+			t.Errorf("docs/lexicon.md:%d: the sample has no entries", b.start)
+		}
+	}
+	if n == 0 {
+		t.Error("docs/lexicon.md shows no YAML file")
+	}
 }

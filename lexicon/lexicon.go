@@ -22,7 +22,8 @@
 // this package keeps them as text, and the classifier compiles them through
 // the same normaliser and tokeniser it applies to messages.
 //
-// It owns the file format, its validation and the embedded default lexicon.
+// It owns the file format, its validation and the embedded default lexicon,
+// which Dump copies into a directory to start a custom one.
 // It does not compile or match patterns (package classifier does), and
 // imports no gRPC, protobuf or HTTP.
 package lexicon

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/kasuhara/kasuhara/classifier"
@@ -64,65 +60,20 @@ func runLexiconDump(_ context.Context, args []string, _ io.Reader, stdout, stder
 	if err := required(fs, stderr, "out"); err != nil {
 		return err
 	}
-	return dumpFiles(lexicon.DefaultFS(), *out, *force, stdout)
-}
-
-// dumpFiles copies every file at the root of src into dir byte for byte,
-// naming each file written. Unless force, it writes nothing if any of the
-// files exists in dir already.
-func dumpFiles(src fs.FS, dir string, force bool, stdout io.Writer) error {
-	ents, err := fs.ReadDir(src, ".")
-	if err != nil {
-		return fmt.Errorf("read default lexicon: %w", err)
+	written, err := lexicon.Dump(lexicon.DefaultFS(), *out, *force)
+	for _, p := range written {
+		fmt.Fprintln(stdout, "wrote", p)
 	}
-	var names, exist []string
-	for _, e := range ents {
-		if !e.Type().IsRegular() {
-			continue
+	if ee := (*lexicon.ExistError)(nil); errors.As(err, &ee) {
+		them := "it"
+		if len(ee.Paths) > 1 {
+			them = "them"
 		}
-		names = append(names, e.Name())
-		if _, err := os.Lstat(filepath.Join(dir, e.Name())); err == nil {
-			exist = append(exist, filepath.Join(dir, e.Name()))
-		}
-	}
-	switch {
-	case force:
-	case len(exist) == 1:
-		return fmt.Errorf("dump: %s exists; --force overwrites it", exist[0])
-	case len(exist) > 1:
-		return fmt.Errorf("dump: %s and %d other files exist; --force overwrites them", exist[0], len(exist)-1)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("dump: %w; --force overwrites %s", err, them)
+	} else if err != nil {
 		return fmt.Errorf("dump: %w", err)
 	}
-	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	if !force {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	}
-	for _, name := range names {
-		data, err := fs.ReadFile(src, name)
-		if err != nil {
-			return fmt.Errorf("dump: read %s: %w", name, err)
-		}
-		path := filepath.Join(dir, name)
-		if err := writeFile(path, flags, data); err != nil {
-			return fmt.Errorf("dump: %w", err)
-		}
-		fmt.Fprintln(stdout, "wrote", path)
-	}
 	return nil
-}
-
-func writeFile(path string, flags int, data []byte) error {
-	f, err := os.OpenFile(path, flags, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // errLintFailed is returned when lint found problems.
@@ -181,15 +132,7 @@ func runLexiconLint(_ context.Context, args []string, _ io.Reader, stdout, stder
 			return err
 		}
 	} else {
-		for _, e := range rep.Errors {
-			fmt.Fprintf(stdout, "%s:%d: %s\n", e.File, e.Line, e.Message)
-		}
-		if rep.OK {
-			fmt.Fprintf(stdout, "ok: %d entries, lexicon version %s\n", rep.Entries, rep.Version)
-		}
-		if rep.Coverage != nil {
-			writeCoverage(stdout, stderr, rep.Coverage)
-		}
+		evaluation.WriteLint(stdout, stderr, rep)
 	}
 	if !rep.OK {
 		return fmt.Errorf("%w: %d in %s", errLintFailed, len(rep.Errors), lexiconName(cf.lexiconDir))
@@ -237,18 +180,6 @@ func coverCorpora(cf *classifierFlags, paths []string) (*evaluation.Coverage, []
 	return cov, cov.BadLines, nil
 }
 
-// writeCoverage prints the findings as lint prints its problems, then the
-// summary; bad corpus lines go to stderr.
-func writeCoverage(stdout, stderr io.Writer, cov *evaluation.Coverage) {
-	for _, f := range cov.Findings {
-		fmt.Fprintf(stdout, "%s:%d: %s\n", f.File, f.Line, f.Message)
-	}
-	for _, b := range cov.BadLines {
-		fmt.Fprintf(stderr, "%s:%d: %s\n", b.File, b.Line, b.Message)
-	}
-	fmt.Fprintf(stdout, "%s; %d corpus files, %d bad lines\n", cov.Summary, len(cov.Corpora), len(cov.BadLines))
-}
-
 // printForms prints what an entry matches: per phrase, each compiled
 // pattern on a line.
 func printForms(cf *classifierFlags, entry string, asJSON bool, stdout io.Writer) error {
@@ -256,56 +187,14 @@ func printForms(cf *classifierFlags, entry string, asJSON bool, stdout io.Writer
 	if err != nil {
 		return err
 	}
-	forms, err := classifier.FormsOf(lex, entry, cf.opts)
+	forms, err := evaluation.Forms(lex, cf.lexiconDir, entry, cf.opts)
 	if err != nil {
-		return fmt.Errorf("forms: %w", err)
+		return err
 	}
 	if asJSON {
-		out := make([]formsJSON, len(forms))
-		for i, f := range forms {
-			out[i] = formsJSON{File: evaluation.LexiconFile(cf.lexiconDir, f.Pos.File), Line: f.Pos.Line, Category: string(f.Category), Entry: f.Entry, Weight: f.Weight, Phrases: []phraseFormsJSON{}}
-			for _, p := range f.Phrases {
-				out[i].Phrases = append(out[i].Phrases, phraseFormsJSON{Phrase: p.Phrase, Patterns: append([]string{}, p.Patterns...), Error: p.Err})
-			}
-		}
-		return printJSON(stdout, out)
+		return printJSON(stdout, forms)
 	}
-	bw := bufio.NewWriter(stdout)
-	for _, f := range forms {
-		fmt.Fprintf(bw, "%s:%d: %s entry %q, weight %.2f, %d phrases", evaluation.LexiconFile(cf.lexiconDir, f.Pos.File), f.Pos.Line, f.Category, f.Entry, f.Weight, len(f.Phrases))
-		if len(f.Moods) > 0 {
-			fmt.Fprintf(bw, ", moods %v", f.Moods)
-		}
-		fmt.Fprintln(bw)
-		for _, p := range f.Phrases {
-			if p.Err != "" {
-				fmt.Fprintf(bw, "  %q: compiles to nothing: %s\n", p.Phrase, p.Err)
-			}
-			for i, pat := range p.Patterns {
-				n := ""
-				if len(p.Patterns) > 1 {
-					n = fmt.Sprintf(" (%d/%d)", i+1, len(p.Patterns))
-				}
-				fmt.Fprintf(bw, "  %q%s: %s\n", p.Phrase, n, pat)
-			}
-		}
-	}
-	return bw.Flush()
-}
-
-type formsJSON struct {
-	File     string            `json:"file"`
-	Line     int               `json:"line"`
-	Category string            `json:"category"`
-	Entry    string            `json:"entry"`
-	Weight   float64           `json:"weight"`
-	Phrases  []phraseFormsJSON `json:"phrases"`
-}
-
-type phraseFormsJSON struct {
-	Phrase   string   `json:"phrase"`
-	Patterns []string `json:"patterns"` // one line each, element by element
-	Error    string   `json:"error,omitempty"`
+	return evaluation.WriteForms(stdout, forms)
 }
 
 // lexiconName names a --lexicon value for messages.

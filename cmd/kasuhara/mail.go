@@ -6,18 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"sort"
-	"strings"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
-
-	"github.com/kasuhara/kasuhara/classifier"
 	"github.com/kasuhara/kasuhara/mailfilter"
-	kasuharav1 "github.com/kasuhara/kasuhara/proto/kasuhara/v1"
+	"github.com/kasuhara/kasuhara/mailfilter/verdict"
 )
 
 // DefaultMaxMessageBytes is the largest message mail and milter read; a
@@ -62,85 +54,19 @@ func (f *mailFlags) filter() (filter *mailfilter.Filter, close func(), err error
 		if err != nil {
 			return nil, nil, err
 		}
-		filter.Classify = func(_ context.Context, text string) (mailfilter.Verdict, error) {
-			r, err := c.Classify(text)
-			if err != nil {
-				return mailfilter.Verdict{}, err
-			}
-			return verdictOf(r), nil
-		}
+		filter.Classify = verdict.Local(c)
 		return filter, func() {}, nil
 	}
-	var key string
+	o := verdict.RemoteOptions{Timeout: f.serverTimeout}
 	if f.serverKeyFile != "" {
-		if key, err = readAPIKey(f.serverKeyFile); err != nil {
-			return nil, nil, err
+		if o.APIKey, err = verdict.ReadAPIKey(f.serverKeyFile); err != nil {
+			return nil, nil, fmt.Errorf("--server-api-key-file: %w", err)
 		}
 	}
-	conn, err := grpc.NewClient(f.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return nil, nil, fmt.Errorf("--server %s: %w", f.server, err)
+	if filter.Classify, close, err = verdict.Remote(f.server, o); err != nil {
+		return nil, nil, fmt.Errorf("--server: %w", err)
 	}
-	client := kasuharav1.NewClassifierClient(conn)
-	timeout := f.serverTimeout
-	filter.Classify = func(ctx context.Context, text string) (mailfilter.Verdict, error) {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		if key != "" {
-			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key)
-		}
-		resp, err := client.Classify(ctx, &kasuharav1.ClassifyRequest{Text: text})
-		if err != nil {
-			return mailfilter.Verdict{}, fmt.Errorf("classify on %s: %w", f.server, err)
-		}
-		return verdictOfProto(resp)
-	}
-	return filter, func() { conn.Close() }, nil
-}
-
-// readAPIKey returns the first key in path, read as --api-key-file is.
-func readAPIKey(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("--server-api-key-file: %w", err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			return line, nil
-		}
-	}
-	return "", fmt.Errorf("--server-api-key-file %s: no key, want one a line", path)
-}
-
-func verdictOf(r classifier.Result) mailfilter.Verdict {
-	scores := make(map[string]float64, len(r.Categories))
-	for c, s := range r.Categories {
-		scores[string(c)] = s
-	}
-	return mailfilter.Verdict{Label: r.Label.String(), Score: r.Score, Categories: byScore(scores), Lexicon: r.LexiconVersion}
-}
-
-func verdictOfProto(resp *kasuharav1.ClassifyResponse) (mailfilter.Verdict, error) {
-	l := classifier.Label(resp.GetLabel())
-	if l <= classifier.LabelUnspecified || l > classifier.Harassment {
-		return mailfilter.Verdict{}, fmt.Errorf("server answered label %v, want routine|escalate|harassment", resp.GetLabel())
-	}
-	return mailfilter.Verdict{Label: l.String(), Score: resp.GetScore(), Categories: byScore(resp.GetCategoryScores()), Lexicon: resp.GetLexiconVersion()}, nil
-}
-
-// byScore lists category names, highest score first, then by name.
-func byScore(scores map[string]float64) []string {
-	names := make([]string, 0, len(scores))
-	for n := range scores {
-		names = append(names, n)
-	}
-	sort.Slice(names, func(i, j int) bool {
-		if scores[names[i]] != scores[names[j]] {
-			return scores[names[i]] > scores[names[j]]
-		}
-		return names[i] < names[j]
-	})
-	return names
+	return filter, close, nil
 }
 
 func runMail(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -64,7 +64,13 @@ const (
 // admitted call waits about 64 classify times (~5 ms at the 0.075 ms a dev
 // corpus message takes), whatever the core count, while a client running 50
 // concurrent calls is never refused even on one core.
-func DefaultMaxInFlight() int { return 64 * runtime.GOMAXPROCS(0) }
+func DefaultMaxInFlight() int { return 64 * ClassifyCPUs() }
+
+// ClassifyCPUs is how many messages are classified at once: one per CPU
+// the process may run on, and never more than GOMAXPROCS. Run gives the Go
+// scheduler more Ps than that (see schedulerHeadroom), so that a P is
+// free for the network, health and /metrics however busy the workers are.
+func ClassifyCPUs() int { return max(1, min(runtime.NumCPU(), runtime.GOMAXPROCS(0))) }
 
 // maxRecvBytesFor is the smallest receive limit that admits a full batch of
 // maxBatch texts of maxTextBytes each, with room for ids and framing.
@@ -370,10 +376,10 @@ type workers struct {
 	busy prometheus.Gauge
 }
 
-// newWorkers returns n workers (0: GOMAXPROCS), with their gauge on reg.
+// newWorkers returns n workers (0: ClassifyCPUs), with their gauge on reg.
 func newWorkers(reg prometheus.Registerer, n int) *workers {
 	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = ClassifyCPUs()
 	}
 	w := &workers{sem: make(chan struct{}, n), busy: prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: "kasuhara", Subsystem: "classify", Name: "workers_busy",

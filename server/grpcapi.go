@@ -380,10 +380,12 @@ func (s *classifierServer) classify(ctx context.Context, c *classifier.Classifie
 		return nil, status.Error(codes.Internal, "internal error")
 	}
 	s.metrics.messages.WithLabelValues(r.Label.String()).Inc()
-	return toProto(req.GetId(), r), nil
+	return ClassifyResponse(req.GetId(), r), nil
 }
 
-func toProto(id string, r classifier.Result) *kasuharav1.ClassifyResponse {
+// ClassifyResponse is r as the Classifier API answers it, for the request
+// id.
+func ClassifyResponse(id string, r classifier.Result) *kasuharav1.ClassifyResponse {
 	resp := &kasuharav1.ClassifyResponse{
 		Id: id, Label: kasuharav1.Label(r.Label), Score: r.Score, LexiconVersion: r.LexiconVersion,
 		CategoryScores: make(map[string]float64, len(r.Categories)),

@@ -43,6 +43,9 @@ type classifierServer struct {
 	adm *admission
 	// streamIdle ends a stream that sends no message for this long (0: never).
 	streamIdle time.Duration
+	// streamSend ends a stream whose client has not taken an answer this
+	// long after it was ready to send (0: never).
+	streamSend time.Duration
 	// workers bounds the messages classified at once; nil: no bound.
 	workers *workers
 	// bytes is the request byte budget; a Classify or ClassifyBatch holds
@@ -195,9 +198,12 @@ func (s *classifierServer) ClassifyBatch(ctx context.Context, req *kasuharav1.Cl
 // ClassifyStream answers each message in order. A stream holds an
 // in-flight slot only while one of its messages is classified, so open
 // streams that send nothing cannot lock other clients out; one that sends
-// nothing for streamIdle is ended DeadlineExceeded.
+// nothing for streamIdle is ended DeadlineExceeded, and so is one whose
+// client leaves an answer unread for streamSend.
 func (s *classifierServer) ClassifyStream(stream kasuharav1.Classifier_ClassifyStreamServer) error {
 	ctx := stream.Context()
+	send := s.newStreamSender(stream)
+	defer send.stop()
 	// Recv runs on its own goroutine so that the idle timer can end the
 	// stream while Recv waits; returning cancels ctx, which ends Recv.
 	type received struct {
@@ -256,7 +262,7 @@ func (s *classifierServer) ClassifyStream(stream kasuharav1.Classifier_ClassifyS
 		if err != nil {
 			return err
 		}
-		if err := stream.Send(resp); err != nil {
+		if err := send.send(ctx, resp); err != nil {
 			return err
 		}
 		if timer != nil {
@@ -264,6 +270,56 @@ func (s *classifierServer) ClassifyStream(stream kasuharav1.Classifier_ClassifyS
 		}
 	}
 }
+
+// streamSender sends a stream's answers from a goroutine of its own, so
+// that the handler can end the stream when a client stops reading: grpc-go
+// blocks Send once the client's flow control window and the stream's write
+// quota are full, for as long as the client does not read, and nothing but
+// the handler's return ends it. Returning ends the stream, which ends the
+// blocked Send and frees the answers queued behind it.
+type streamSender struct {
+	timeout time.Duration // 0: never
+	out     chan *kasuharav1.ClassifyResponse
+	done    chan error // one result for each answer taken from out
+}
+
+func (s *classifierServer) newStreamSender(stream kasuharav1.Classifier_ClassifyStreamServer) *streamSender {
+	ss := &streamSender{timeout: s.streamSend, out: make(chan *kasuharav1.ClassifyResponse), done: make(chan error, 1)}
+	go func() {
+		for resp := range ss.out {
+			err := stream.Send(resp)
+			ss.done <- err
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return ss
+}
+
+// send sends resp, or fails DeadlineExceeded when the client has not taken
+// it within the timeout. The sender is idle when it is called: each send
+// waits for the one before it.
+func (ss *streamSender) send(ctx context.Context, resp *kasuharav1.ClassifyResponse) error {
+	ss.out <- resp
+	var timeout <-chan time.Time
+	if ss.timeout > 0 {
+		t := time.NewTimer(ss.timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case err := <-ss.done:
+		return err
+	case <-timeout:
+		return status.Errorf(codes.DeadlineExceeded, "stream not read: an answer waited %v for the client to take it, want answers read as they come", ss.timeout)
+	case <-ctx.Done():
+		return status.FromContextError(ctx.Err()).Err()
+	}
+}
+
+// stop ends the sender once any send under way returns.
+func (ss *streamSender) stop() { close(ss.out) }
 
 // recvError is err from reading a request, counting a request grpc-go
 // could not decode because a string in it is not UTF-8 (proto3 strings must

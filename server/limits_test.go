@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,7 @@ type limitedOptions struct {
 	maxText, maxBatch int
 	maxBatchText      int // 0: no limit
 	limits            Limits
+	sendTimeout       time.Duration // 0: streamSendTimeout
 	// register adds test-only services before the server starts.
 	register func(*grpc.Server)
 }
@@ -62,7 +64,7 @@ func startLimited(t *testing.T, o limitedOptions) *limitedServer {
 	cur.Store(c)
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: &cur, maxBatch: o.maxBatch, maxBatchText: o.maxBatchText, limits: o.limits, log: slog.New(slog.NewTextHandler(logs, nil))})
+	srv := newServer(reg, serverDeps{current: &cur, maxBatch: o.maxBatch, maxBatchText: o.maxBatchText, limits: o.limits, streamSendTimeout: o.sendTimeout, log: slog.New(slog.NewTextHandler(logs, nil))})
 	if o.register != nil {
 		o.register(srv.grpc)
 	}
@@ -832,4 +834,65 @@ func TestNormalisedTextIsBounded(t *testing.T) {
 			t.Errorf("stream: %v, want InvalidArgument naming the message and the limit", err)
 		}
 	})
+}
+
+// TestStreamThatIsNotReadIsEnded: a client that keeps sending on a
+// ClassifyStream but never reads its answers fills its flow control window,
+// and the server's Send blocks; past the send timeout the server ends the
+// stream DeadlineExceeded and every goroutine serving it returns. (Send
+// used to block for as long as the client kept the connection: the
+// handler's goroutines held for ever.)
+func TestStreamThatIsNotReadIsEnded(t *testing.T) {
+	ls := startLimited(t, limitedOptions{maxText: 65536, maxBatch: 4, limits: Limits{MaxInFlight: 4}, sendTimeout: 100 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // ends the client's Send, which the full window blocks
+	stream, err := ls.c.ClassifyStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each answer lists many matches, so that a few fill the client's 64
+	// KiB window and the stream's write quota; the client never calls Recv.
+	text := strings.Repeat("殺すぞ。", 300)
+	go func() {
+		for stream.Send(&kasuharav1.ClassifyRequest{Id: "unread", Text: text}) == nil {
+		}
+	}()
+	handled := func() bool {
+		v, _ := metricValue(t, ls.reg, "grpc_server_handled_total", map[string]string{"grpc_method": "ClassifyStream", "grpc_code": "DeadlineExceeded"})
+		return v == 1
+	}
+	if !waitFor(20*time.Second, handled) {
+		t.Fatalf("the handler of a stream whose client reads nothing had not returned DeadlineExceeded 20s on; goroutines:\n%s", goroutinesIn("ClassifyStream"))
+	}
+	if !waitFor(20*time.Second, func() bool { return goroutinesIn("ClassifyStream") == "" }) {
+		t.Errorf("goroutines still serve the ended stream:\n%s", goroutinesIn("ClassifyStream"))
+	}
+	if v, _ := metricValue(t, ls.reg, "kasuhara_grpc_calls_in_flight", nil); v != 0 {
+		t.Errorf("calls in flight = %v once the stream ended, want 0", v)
+	}
+	// Others are served on the same connection meanwhile.
+	if _, err := ls.c.Classify(context.Background(), &kasuharav1.ClassifyRequest{Text: "こんにちは"}); err != nil {
+		t.Errorf("Classify beside the ended stream: %v", err)
+	}
+}
+
+// goroutinesIn lists the goroutines whose stacks run the classifierServer
+// method, or "" when none does.
+func goroutinesIn(method string) string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "(*classifierServer)."+method) {
+			out = append(out, g)
+		}
+	}
+	return strings.Join(out, "\n\n")
 }

@@ -95,6 +95,9 @@ type serverDeps struct {
 	// httpWriteTimeout bounds writing one HTTP API response; 0 is
 	// httpWriteTimeout.
 	httpWriteTimeout time.Duration
+	// streamSendTimeout bounds how long a ClassifyStream answer may wait
+	// for its client to take it; 0 is streamSendTimeout.
+	streamSendTimeout time.Duration
 	// classifyWorkers is how many messages are classified at once; 0 is
 	// GOMAXPROCS.
 	classifyWorkers int
@@ -144,7 +147,7 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 		grpc.NumStreamWorkers(uint32(DefaultMaxInFlight())),
 	)...)
 	cs := &classifierServer{current: current, metrics: m, maxBatch: d.maxBatch, maxBatchText: d.maxBatchText, log: log, adm: adm,
-		streamIdle: d.limits.StreamIdleTimeout, workers: newWorkers(reg, d.classifyWorkers),
+		streamIdle: d.limits.StreamIdleTimeout, streamSend: cmp.Or(d.streamSendTimeout, streamSendTimeout), workers: newWorkers(reg, d.classifyWorkers),
 		bytes: reqBytes, unary: unary, readBytes: readBytes{
 			one:   int64(current.Load().Options().MaxTextBytes) + recvItemOverhead,
 			batch: int64(cmp.Or(d.limits.MaxRecvBytes, grpcMaxRecvBytes)), // 0: grpc-go's default limit
@@ -182,10 +185,13 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 }
 
 // httpReadTimeout bounds reading one HTTP request, body included;
-// httpWriteTimeout writing one API response, from its first byte.
+// httpWriteTimeout writing one API response, from its first byte;
+// streamSendTimeout how long a ClassifyStream answer may wait for its
+// client to read it before the stream is ended.
 const (
-	httpReadTimeout  = 30 * time.Second
-	httpWriteTimeout = 10 * time.Second
+	httpReadTimeout   = 30 * time.Second
+	httpWriteTimeout  = 10 * time.Second
+	streamSendTimeout = 10 * time.Second
 )
 
 // schedulerHeadroom raises GOMAXPROCS, while Run serves, to twice the

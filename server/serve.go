@@ -282,7 +282,8 @@ func Run(ctx context.Context, cfg Config) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := srv.grpc.Serve(grpcLis); err != nil {
+		// ErrServerStopped: shutdown came before Serve began.
+		if err := srv.grpc.Serve(grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			return fmt.Errorf("serve grpc: %w", err)
 		}
 		return nil
@@ -295,7 +296,7 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 	if srv.admin != nil {
 		g.Go(func() error {
-			if err := srv.admin.Serve(adminLis); err != nil {
+			if err := srv.admin.Serve(adminLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 				return fmt.Errorf("serve admin: %w", err)
 			}
 			return nil

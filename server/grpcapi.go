@@ -48,6 +48,11 @@ type classifierServer struct {
 	streamSend time.Duration
 	// workers bounds the messages classified at once; nil: no bound.
 	workers *workers
+	// classifyTimeout bounds one message's classification, from when it
+	// gets a worker (0: no bound); classifyText, when set, stands in for
+	// ClassifyContext in tests.
+	classifyTimeout time.Duration
+	classifyText    func(*classifier.Classifier, context.Context, string) (classifier.Result, error)
 	// bytes is the request byte budget; a Classify or ClassifyBatch holds
 	// readBytes of it while its request is read. nil: no budget.
 	bytes     *requestBytes
@@ -165,7 +170,7 @@ func (s *classifierServer) Classify(ctx context.Context, req *kasuharav1.Classif
 	if err := ctx.Err(); err != nil { // expired or cancelled while it waited
 		return nil, status.FromContextError(err).Err()
 	}
-	return s.classify(ctx, c, req)
+	return s.classify(ctx, c, "text", req)
 }
 
 func (s *classifierServer) ClassifyBatch(ctx context.Context, req *kasuharav1.ClassifyBatchRequest) (*kasuharav1.ClassifyBatchResponse, error) {
@@ -188,7 +193,7 @@ func (s *classifierServer) ClassifyBatch(ctx context.Context, req *kasuharav1.Cl
 		if err := ctx.Err(); err != nil {
 			return nil, status.FromContextError(err).Err()
 		}
-		if resp.Responses[i], err = s.classify(ctx, c, r); err != nil {
+		if resp.Responses[i], err = s.classify(ctx, c, fmt.Sprintf("requests[%d].text", i), r); err != nil {
 			return nil, err
 		}
 	}
@@ -255,10 +260,11 @@ func (s *classifierServer) ClassifyStream(stream kasuharav1.Classifier_ClassifyS
 			return status.FromContextError(err).Err()
 		}
 		c := s.current.Load()
-		if err := s.validate(c, fmt.Sprintf("request id %q: text", r.req.GetId()), r.req.GetText()); err != nil {
+		field := fmt.Sprintf("request id %q: text", r.req.GetId())
+		if err := s.validate(c, field, r.req.GetText()); err != nil {
 			return err
 		}
-		resp, err := s.classifyAdmitted(ctx, c, r.req)
+		resp, err := s.classifyAdmitted(ctx, c, field, r.req)
 		if err != nil {
 			return err
 		}
@@ -335,14 +341,14 @@ func (s *classifierServer) recvError(err error) error {
 
 // classifyAdmitted classifies one stream message in an in-flight slot of
 // its own, refusing it ResourceExhausted when none is free.
-func (s *classifierServer) classifyAdmitted(ctx context.Context, c *classifier.Classifier, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
+func (s *classifierServer) classifyAdmitted(ctx context.Context, c *classifier.Classifier, field string, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
 	if s.adm != nil {
 		if !s.adm.acquire() {
 			return nil, s.adm.refuse()
 		}
 		defer s.adm.release()
 	}
-	return s.classify(ctx, c, req)
+	return s.classify(ctx, c, field, req)
 }
 
 // validate returns an InvalidArgument status naming field, or nil: text
@@ -418,20 +424,41 @@ func normalisedBytes(text string, limit int) int {
 }
 
 // classify labels a request that validate accepted, on one of the workers
-// (waiting for one at most until ctx ends). Classify fails only on what
-// Validate rejects, so an error from it is a bug: Internal, details logged
-// (never the text).
-func (s *classifierServer) classify(ctx context.Context, c *classifier.Classifier, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
+// (waiting for one at most until ctx ends), within classifyTimeout of
+// getting it: a message that takes longer is given up and refused
+// ResourceExhausted naming field and the limit, so that no one message,
+// however its text is made, holds its batch or its worker longer. Classify
+// fails otherwise only on what Validate rejects, so another error is a bug:
+// Internal, details logged (never the text).
+func (s *classifierServer) classify(ctx context.Context, c *classifier.Classifier, field string, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
 	if s.workers != nil {
 		if err := s.workers.acquire(ctx); err != nil {
 			return nil, err
 		}
 		defer s.workers.release()
 	}
+	cctx := ctx
+	if s.classifyTimeout > 0 {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(ctx, s.classifyTimeout)
+		defer cancel()
+	}
+	classify := (*classifier.Classifier).ClassifyContext
+	if s.classifyText != nil {
+		classify = s.classifyText
+	}
 	start := time.Now()
-	r, err := c.Classify(req.GetText())
+	r, err := classify(c, cctx, req.GetText())
 	s.metrics.duration.Observe(time.Since(start).Seconds())
-	if err != nil {
+	switch {
+	case err == nil:
+	case ctx.Err() != nil: // the call's own deadline, or its client gone
+		return nil, status.FromContextError(ctx.Err()).Err()
+	case errors.Is(err, context.DeadlineExceeded):
+		s.metrics.rejected.WithLabelValues("too_slow").Inc()
+		return nil, status.Errorf(codes.ResourceExhausted,
+			"%s: classifying took over %v, want <= %v a message; shorten or split the text", field, s.classifyTimeout, s.classifyTimeout)
+	default:
 		s.log.Error("classify after validate", "err", err)
 		return nil, status.Error(codes.Internal, "internal error")
 	}

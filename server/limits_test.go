@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -46,6 +48,8 @@ type limitedOptions struct {
 	maxBatchText      int // 0: no limit
 	limits            Limits
 	sendTimeout       time.Duration // 0: streamSendTimeout
+	classifyTimeout   time.Duration // 0: DefaultClassifyTimeout
+	classifyText      func(*classifier.Classifier, context.Context, string) (classifier.Result, error)
 	// register adds test-only services before the server starts.
 	register func(*grpc.Server)
 }
@@ -64,7 +68,8 @@ func startLimited(t *testing.T, o limitedOptions) *limitedServer {
 	cur.Store(c)
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: &cur, maxBatch: o.maxBatch, maxBatchText: o.maxBatchText, limits: o.limits, streamSendTimeout: o.sendTimeout, log: slog.New(slog.NewTextHandler(logs, nil))})
+	srv := newServer(reg, serverDeps{current: &cur, maxBatch: o.maxBatch, maxBatchText: o.maxBatchText, limits: o.limits, streamSendTimeout: o.sendTimeout,
+		classifyTimeout: o.classifyTimeout, classifyText: o.classifyText, log: slog.New(slog.NewTextHandler(logs, nil))})
 	if o.register != nil {
 		o.register(srv.grpc)
 	}
@@ -895,4 +900,67 @@ func goroutinesIn(method string) string {
 		}
 	}
 	return strings.Join(out, "\n\n")
+}
+
+// slowOn is a stand-in for ClassifyContext that classifies every text but
+// slow as ClassifyContext does, and takes slow for ever: it returns only
+// when its context ends, with the context's error, as ClassifyContext does.
+func slowOn(slow string) func(*classifier.Classifier, context.Context, string) (classifier.Result, error) {
+	return func(c *classifier.Classifier, ctx context.Context, text string) (classifier.Result, error) {
+		if text != slow {
+			return c.ClassifyContext(ctx, text)
+		}
+		<-ctx.Done()
+		return classifier.Result{}, ctx.Err()
+	}
+}
+
+// TestOneSlowMessageDoesNotHoldItsBatch: a message that takes longer than
+// the per-message limit to classify is given up, and its call refused
+// ResourceExhausted naming the item and the limit, in a batch over gRPC
+// and over HTTP as in a single call; the others around it are served.
+// (A batch used to be held for as long as its slowest message took.)
+func TestOneSlowMessageDoesNotHoldItsBatch(t *testing.T) {
+	const slow = "この文はいつまでも終わらない"
+	ls := startLimited(t, limitedOptions{maxText: 1024, maxBatch: 4, classifyTimeout: 50 * time.Millisecond, classifyText: slowOn(slow)})
+	ctx := context.Background()
+	batch := &kasuharav1.ClassifyBatchRequest{Requests: []*kasuharav1.ClassifyRequest{{Text: "こんにちは"}, {Text: slow}, {Text: "殺すぞ"}}}
+	_, err := ls.c.ClassifyBatch(ctx, batch)
+	const want = "requests[1].text: classifying took over 50ms, want <= 50ms a message"
+	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), want) {
+		t.Errorf("batch with a slow item: %v, want ResourceExhausted %q", err, want)
+	}
+	_, err = ls.c.Classify(ctx, &kasuharav1.ClassifyRequest{Text: slow})
+	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "text: classifying took over 50ms") {
+		t.Errorf("a slow message alone: %v, want ResourceExhausted naming the limit", err)
+	}
+	if v, _ := metricValue(t, ls.reg, "kasuhara_classify_rejected_total", map[string]string{"reason": "too_slow"}); v != 2 {
+		t.Errorf("rejected{too_slow} = %v, want 2", v)
+	}
+	batch.Requests = append(batch.Requests[:1], batch.Requests[2:]...)
+	if resp, err := ls.c.ClassifyBatch(ctx, batch); err != nil || len(resp.GetResponses()) != 2 {
+		t.Errorf("the batch without its slow item: %v, %v", resp, err)
+	}
+	// The call's own deadline is the call's: DeadlineExceeded, not the limit.
+	dctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if _, err := ls.c.Classify(dctx, &kasuharav1.ClassifyRequest{Text: slow}); status.Code(err) != codes.DeadlineExceeded {
+		t.Errorf("a slow message under a shorter call deadline: %v, want DeadlineExceeded", err)
+	}
+
+	t.Run("over HTTP, a 429 naming the item", func(t *testing.T) {
+		hs := httptest.NewServer(ls.srv.http.Handler)
+		defer hs.Close()
+		r := (&httpTest{url: hs.URL}).do(t, request{path: "/v1/classify:batch", body: `{"requests": [{"text": "こんにちは"}, {"text": "` + slow + `"}]}`})
+		if r.status != http.StatusTooManyRequests || !strings.Contains(string(r.body), want) {
+			t.Errorf("HTTP batch with a slow item: %d %s, want 429 naming %q", r.status, r.body, want)
+		}
+	})
+	t.Run("with the real classifier, the limit applies as it matches", func(t *testing.T) {
+		ls := startLimited(t, limitedOptions{maxText: 65536, maxBatch: 4, classifyTimeout: time.Nanosecond})
+		_, err := ls.c.ClassifyBatch(ctx, &kasuharav1.ClassifyBatchRequest{Requests: []*kasuharav1.ClassifyRequest{{Text: heavyText(16 << 10)}}})
+		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "requests[0].text: classifying took over 1ns") {
+			t.Errorf("a batch under a 1ns limit: %v, want ResourceExhausted naming the limit", err)
+		}
+	})
 }

@@ -98,6 +98,11 @@ type serverDeps struct {
 	// streamSendTimeout bounds how long a ClassifyStream answer may wait
 	// for its client to take it; 0 is streamSendTimeout.
 	streamSendTimeout time.Duration
+	// classifyTimeout bounds classifying one message; 0 is
+	// DefaultClassifyTimeout. classifyText, when set, stands in for
+	// ClassifyContext (tests).
+	classifyTimeout time.Duration
+	classifyText    func(*classifier.Classifier, context.Context, string) (classifier.Result, error)
 	// classifyWorkers is how many messages are classified at once; 0 is
 	// GOMAXPROCS.
 	classifyWorkers int
@@ -147,7 +152,8 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 		grpc.NumStreamWorkers(uint32(DefaultMaxInFlight())),
 	)...)
 	cs := &classifierServer{current: current, metrics: m, maxBatch: d.maxBatch, maxBatchText: d.maxBatchText, log: log, adm: adm,
-		streamIdle: d.limits.StreamIdleTimeout, streamSend: cmp.Or(d.streamSendTimeout, streamSendTimeout), workers: newWorkers(reg, d.classifyWorkers),
+		streamIdle: d.limits.StreamIdleTimeout, streamSend: cmp.Or(d.streamSendTimeout, streamSendTimeout),
+		classifyTimeout: cmp.Or(d.classifyTimeout, DefaultClassifyTimeout), classifyText: d.classifyText, workers: newWorkers(reg, d.classifyWorkers),
 		bytes: reqBytes, unary: unary, readBytes: readBytes{
 			one:   int64(current.Load().Options().MaxTextBytes) + recvItemOverhead,
 			batch: int64(cmp.Or(d.limits.MaxRecvBytes, grpcMaxRecvBytes)), // 0: grpc-go's default limit
@@ -212,6 +218,14 @@ func schedulerHeadroom() (restore func()) {
 	runtime.GOMAXPROCS(max(2*n, n+2))
 	return runtime.SetDefaultGOMAXPROCS
 }
+
+// DefaultClassifyTimeout is the most time one message may take to
+// classify once it has a worker, in any call (a batch's items each): past
+// it the message is given up and its call refused ResourceExhausted naming
+// the limit. The slowest text known at the size limit takes 60 ms of one
+// CPU; this leaves room for a busy machine and keeps one pathological text
+// from holding a worker or a batch for longer.
+const DefaultClassifyTimeout = time.Second
 
 // LexiconSource is where the serving classifier and its reloads come from.
 type LexiconSource struct {

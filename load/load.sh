@@ -26,7 +26,7 @@
 #   PROBE               the overload phase's prober (make load builds it)
 #   LOAD_OVERLOAD_CONCURRENCY, LOAD_OVERLOAD_DURATION   the overload phase (500, 15s)
 #   LOAD_IDLE_STREAMS   idle streams in the hostile phase (130)
-#   LOAD_RATIO_ROUNDS   alternated floor/kasuhara runs in load/ratio.sh (2; 0 skips it)
+#   LOAD_RATIO_ROUNDS   alternated floor/kasuhara runs in load/ratio.sh (3; 0 skips it)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -172,6 +172,6 @@ echo "load: server stopped cleanly; results in $OUT"
 overload=PASS
 "$(dirname "$0")/overload.sh" || overload=FAIL
 ratio=PASS
-if [ "${LOAD_RATIO_ROUNDS:-2}" -gt 0 ]; then "$(dirname "$0")/ratio.sh" || ratio=FAIL; fi
+if [ "${LOAD_RATIO_ROUNDS:-3}" -gt 0 ]; then "$(dirname "$0")/ratio.sh" || ratio=FAIL; fi
 [ "$hostile" = PASS ] && [ "$overload" = PASS ] && [ "$ratio" = PASS ] ||
 	{ echo "load: hostile phase $hostile, overload $overload, ratio $ratio"; exit 1; }

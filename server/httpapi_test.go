@@ -668,7 +668,9 @@ func TestHTTPStalledBodyHoldsNoSlot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // the handlers are reading the bodies
+	if !waitFor(30*time.Second, func() bool { return len(goroutinesIn("(*httpAPI).admit")) == 2 }) {
+		t.Fatal("the two handlers were not reading their bodies within 30s")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := ht.grpc.Classify(ctx, &kasuharav1.ClassifyRequest{Text: "こんにちは"}); err != nil {

@@ -87,7 +87,7 @@ func startHTTP(t *testing.T, o httpTestOptions) *httpTest {
 	}
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: cur, maxBatch: o.maxBatch, apiKeys: keys, limits: Limits{MaxInFlight: o.maxInFlight, MaxRequestBytes: o.maxRequestBytes},
+	srv := newServer(reg, serverDeps{classifyTimeout: testClassifyTimeout, current: cur, maxBatch: o.maxBatch, apiKeys: keys, limits: Limits{MaxInFlight: o.maxInFlight, MaxRequestBytes: o.maxRequestBytes},
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	hs := httptest.NewServer(srv.http.Handler)
 	t.Cleanup(hs.Close)
@@ -700,7 +700,7 @@ func TestHTTPClientThatDoesNotReadLosesItsSlotAndAnswer(t *testing.T) {
 	const limit, clients = 2, 4
 	cur := loadCurrent(t, "testdata/lexicon", 8192)
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: cur, maxBatch: 8, limits: Limits{MaxInFlight: limit},
+	srv := newServer(reg, serverDeps{classifyTimeout: testClassifyTimeout, current: cur, maxBatch: 8, limits: Limits{MaxInFlight: limit},
 		httpWriteTimeout: 500 * time.Millisecond, log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

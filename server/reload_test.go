@@ -81,7 +81,7 @@ func newReloadFixture(t *testing.T) *reloadFixture {
 	}
 	f.current.Store(c)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f.srv = newServer(f.reg, serverDeps{current: f.current, maxBatch: 8, log: log})
+	f.srv = newServer(f.reg, serverDeps{classifyTimeout: testClassifyTimeout, current: f.current, maxBatch: 8, log: log})
 	f.rl = newReloader(f.reg, f.dir, build, f.current, func(c *classifier.Classifier) { f.srv.metrics.setLexicon(c.Lexicon()) }, log)
 	f.srv.admin = grpc.NewServer()
 	kasuharav1.RegisterLexiconAdminServer(f.srv.admin, &adminServer{r: f.rl})

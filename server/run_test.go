@@ -203,7 +203,7 @@ func TestRunGivesTheSchedulerHeadroom(t *testing.T) {
 	before := runtime.GOMAXPROCS(0)
 	n := ClassifyCPUs()
 	t.Run("serving", func(t *testing.T) {
-		startRun(t, Config{}, "")
+		startRun(t, Config{}, lexiconDir(t))
 		if got, want := runtime.GOMAXPROCS(0), max(2*n, n+2); got != want {
 			t.Errorf("GOMAXPROCS = %d while serving with %d workers, want %d", got, n, want)
 		}

@@ -13,6 +13,8 @@ import (
 	"golang.org/x/text/unicode/norm"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -143,7 +145,10 @@ func chainUnary(interceptors ...grpc.UnaryServerInterceptor) grpc.UnaryServerInt
 }
 
 // recvRequest reads a unary call's request into req, holding readBytes of
-// the budget while it is read and its size once decoded.
+// the budget while it is read and its size once decoded. A request larger
+// than readBytes is refused InvalidArgument without being decoded: grpc-go
+// has one receive limit per server (--max-recv-bytes, which a batch needs),
+// so such a request has been read, but it costs no decoded copy.
 func (s *classifierServer) recvRequest(ss grpc.ServerStream, req proto.Message, readBytes int64) (*byteHold, error) {
 	var hold *byteHold
 	if s.bytes != nil {
@@ -152,14 +157,44 @@ func (s *classifierServer) recvRequest(ss grpc.ServerStream, req proto.Message, 
 			return nil, err
 		}
 	}
-	if err := ss.RecvMsg(req); err != nil {
+	sized := &sizedRequest{msg: req, limit: int(readBytes)}
+	if err := ss.RecvMsg(sized); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = status.Error(codes.InvalidArgument, "request: none sent, want one")
 		}
 		return hold, s.recvError(err)
 	}
+	if sized.size > 0 {
+		s.metrics.rejected.WithLabelValues("too_long").Inc()
+		return hold, status.Errorf(codes.InvalidArgument, "request: %d bytes, want <= %d (--max-text-bytes, and 1 KiB for the id)", sized.size, sized.limit)
+	}
 	hold.shrink(int64(proto.Size(req)))
 	return hold, nil
+}
+
+// sizedRequest is what recvRequest reads a unary request into: the request
+// and the most it may be. requestCodec decodes it only within that;
+// otherwise it records the size and leaves the request empty.
+type sizedRequest struct {
+	msg   proto.Message
+	limit int // 0: any size
+	size  int // the request's size, once it is found over limit
+}
+
+// requestCodec is the gRPC server's codec: protobuf's, except that a
+// sizedRequest over its limit is not decoded.
+type requestCodec struct{ encoding.CodecV2 }
+
+func (c requestCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	r, ok := v.(*sizedRequest)
+	if !ok {
+		return c.CodecV2.Unmarshal(data, v)
+	}
+	if n := data.Len(); r.limit > 0 && n > r.limit {
+		r.size = n
+		return nil
+	}
+	return c.CodecV2.Unmarshal(data, r.msg)
 }
 
 func (s *classifierServer) Classify(ctx context.Context, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {

@@ -72,10 +72,18 @@ func DefaultMaxInFlight() int { return 64 * ClassifyCPUs() }
 // free for the network, health and /metrics however busy the workers are.
 func ClassifyCPUs() int { return max(1, min(runtime.NumCPU(), runtime.GOMAXPROCS(0))) }
 
-// maxRecvBytesFor is the smallest receive limit that admits a full batch of
-// maxBatch texts of maxTextBytes each, with room for ids and framing.
-func maxRecvBytesFor(maxBatch, maxTextBytes int) int {
-	n := int64(maxBatch)*int64(maxTextBytes+recvItemOverhead) + recvSlack
+// maxRecvBytesFor is the smallest receive limit that admits every batch
+// the server would answer: maxBatch texts of maxTextBytes each, but no
+// more text together than maxBatchText (0: no bound), with room for ids
+// and framing. Bounding it by the batch's text keeps what one unary call
+// can make the server read, which grpc-go bounds only by this one limit
+// per server, to a few MiB rather than maxBatch full texts.
+func maxRecvBytesFor(maxBatch, maxTextBytes, maxBatchText int) int {
+	text := int64(maxBatch) * int64(maxTextBytes)
+	if maxBatchText > 0 {
+		text = min(text, int64(maxBatchText))
+	}
+	n := text + int64(maxBatch)*recvItemOverhead + recvSlack
 	return int(min(n, math.MaxInt32)) // gRPC frames a message with a 32-bit length
 }
 
@@ -406,8 +414,9 @@ func (w *workers) release() {
 }
 
 // Set checks the limits from serve's flags and derives --max-recv-bytes
-// when it is 0.
-func (l *Limits) Set(maxStreams uint, maxBatch, maxTextBytes int) error {
+// when it is 0 from --max-batch, --max-text-bytes and
+// --max-batch-text-bytes (maxBatchText).
+func (l *Limits) Set(maxStreams uint, maxBatch, maxTextBytes, maxBatchText int) error {
 	switch {
 	case maxStreams == 0 || maxStreams > math.MaxUint32:
 		return fmt.Errorf("--max-concurrent-streams %d, want 1 to %d", maxStreams, uint32(math.MaxUint32))
@@ -426,7 +435,7 @@ func (l *Limits) Set(maxStreams uint, maxBatch, maxTextBytes int) error {
 	}
 	l.MaxConcurrentStreams = uint32(maxStreams)
 	if l.MaxRecvBytes == 0 {
-		l.MaxRecvBytes = maxRecvBytesFor(maxBatch, maxTextBytes)
+		l.MaxRecvBytes = maxRecvBytesFor(maxBatch, maxTextBytes, maxBatchText)
 	}
 	largest := max(int64(l.MaxRecvBytes), bodyLimitFor(maxTextBytes))
 	switch {

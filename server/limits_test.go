@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -134,22 +135,31 @@ func waitFor(d time.Duration, cond func() bool) bool {
 	return cond()
 }
 
+// TestDerivedReceiveLimitAdmitsAFullBatch: the derived --max-recv-bytes
+// admits every batch the server would answer, --max-batch messages with
+// long ids and --max-batch-text-bytes of text together, and no more: a
+// unary call cannot make the server read 256 full texts (16 MiB), which
+// it would refuse for their total anyway. (The limit used to admit them,
+// so that every Classify could be 16 MiB read before it was refused.)
 func TestDerivedReceiveLimitAdmitsAFullBatch(t *testing.T) {
-	// At the defaults, a full batch of the largest texts with long ids fits.
 	full := &kasuharav1.ClassifyBatchRequest{}
 	for range DefaultMaxBatch {
 		full.Requests = append(full.Requests, &kasuharav1.ClassifyRequest{
-			Id: strings.Repeat("i", 512), Text: strings.Repeat("あ", classifier.DefaultMaxTextBytes/3),
+			Id: strings.Repeat("i", 512), Text: strings.Repeat("あ", DefaultMaxBatchTextBytes/DefaultMaxBatch/3),
 		})
 	}
-	if got, limit := proto.Size(full), maxRecvBytesFor(DefaultMaxBatch, classifier.DefaultMaxTextBytes); got > limit {
+	limit := maxRecvBytesFor(DefaultMaxBatch, classifier.DefaultMaxTextBytes, DefaultMaxBatchTextBytes)
+	if got := proto.Size(full); got > limit {
 		t.Errorf("a full default batch is %d bytes, over the derived limit %d", got, limit)
+	}
+	if max := DefaultMaxBatchTextBytes + 1<<20; limit > max {
+		t.Errorf("the derived limit is %d bytes, want <= %d: no more than the batch text bound and its ids", limit, max)
 	}
 
 	// End to end: a full batch passes, a larger message is refused by gRPC.
 	const maxText, maxBatch = 1024, 4
 	l := Limits{KeepaliveMinTime: DefaultKeepaliveMinTime}
-	if err := l.Set(DefaultMaxConcurrentStreams, maxBatch, maxText); err != nil {
+	if err := l.Set(DefaultMaxConcurrentStreams, maxBatch, maxText, 0); err != nil {
 		t.Fatal(err)
 	}
 	ls := startLimited(t, limitedOptions{maxText: maxText, maxBatch: maxBatch, limits: l})
@@ -973,4 +983,41 @@ func TestOneSlowMessageDoesNotHoldItsBatch(t *testing.T) {
 			t.Errorf("a batch under a 1ns limit: %v, want ResourceExhausted naming the limit", err)
 		}
 	})
+}
+
+// TestOversizedClassifyIsNotDecoded: a Classify request larger than any
+// text may be (--max-text-bytes and 1 KiB for the id), though within
+// --max-recv-bytes, is refused InvalidArgument naming its size and the
+// limit, without being decoded; a batch's request is not held to it.
+// (Such a request used to be decoded, a second copy of it, before its
+// text was found too long.)
+func TestOversizedClassifyIsNotDecoded(t *testing.T) {
+	const maxText = 1024
+	l := Limits{KeepaliveMinTime: DefaultKeepaliveMinTime}
+	if err := l.Set(DefaultMaxConcurrentStreams, 4, maxText, 0); err != nil {
+		t.Fatal(err)
+	}
+	ls := startLimited(t, limitedOptions{maxText: maxText, maxBatch: 4, limits: l})
+	ctx := context.Background()
+	req := &kasuharav1.ClassifyRequest{Id: "big", Text: strings.Repeat("a", 3*maxText)}
+	_, err := ls.c.Classify(ctx, req)
+	want := fmt.Sprintf("request: %d bytes, want <= %d (--max-text-bytes, and 1 KiB for the id)", proto.Size(req), maxText+recvItemOverhead)
+	if status.Code(err) != codes.InvalidArgument || status.Convert(err).Message() != want {
+		t.Errorf("oversized Classify: %v, want InvalidArgument %q", err, want)
+	}
+	if v, _ := metricValue(t, ls.reg, "kasuhara_classify_rejected_total", map[string]string{"reason": "too_long"}); v != 1 {
+		t.Errorf("rejected{too_long} = %v, want 1", v)
+	}
+	// At the limit it is decoded, and its text judged as ever.
+	req.Text = strings.Repeat("a", maxText)
+	if _, err := ls.c.Classify(ctx, req); err != nil {
+		t.Errorf("Classify at the limit: %v", err)
+	}
+	batch := &kasuharav1.ClassifyBatchRequest{}
+	for range 4 {
+		batch.Requests = append(batch.Requests, &kasuharav1.ClassifyRequest{Id: "m", Text: strings.Repeat("a", maxText)})
+	}
+	if _, err := ls.c.ClassifyBatch(ctx, batch); err != nil {
+		t.Errorf("a batch larger than one text may be: %v", err)
+	}
 }

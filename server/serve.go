@@ -22,6 +22,8 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	protoenc "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -143,6 +145,7 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 	// counted as the unary calls they are.
 	gs := grpc.NewServer(append(d.limits.serverOptions(),
 		grpc.InTapHandle(g.tap),
+		grpc.ForceServerCodecV2(requestCodec{encoding.GetCodecV2(protoenc.Name)}),
 		grpc.UnaryInterceptor(unary),
 		grpc.ChainStreamInterceptor(exceptLazyUnary(grpcMetrics.StreamServerInterceptor()), exceptLazyUnary(recovery.StreamServerInterceptor(onPanic))),
 		// Calls run on reused goroutines whose stacks have already grown to

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -470,7 +471,13 @@ func (s *classifierServer) classify(ctx context.Context, c *classifier.Classifie
 		if err := s.workers.acquire(ctx); err != nil {
 			return nil, err
 		}
-		defer s.workers.release()
+		defer func() {
+			s.workers.release()
+			// To the back of the run queue, so that the goroutines the
+			// network woke (health checks, scrapes, refusals) are not left
+			// behind worker after worker handing over to the next.
+			runtime.Gosched()
+		}()
 	}
 	cctx := ctx
 	if s.classifyTimeout > 0 {
@@ -484,7 +491,11 @@ func (s *classifierServer) classify(ctx context.Context, c *classifier.Classifie
 	}
 	start := time.Now()
 	r, err := classify(c, cctx, req.GetText())
-	s.metrics.duration.Observe(time.Since(start).Seconds())
+	d := time.Since(start)
+	s.metrics.duration.Observe(d.Seconds())
+	if s.workers != nil {
+		s.workers.observe(d)
+	}
 	switch {
 	case err == nil:
 	case ctx.Err() != nil: // the call's own deadline, or its client gone

@@ -67,8 +67,8 @@ const (
 func DefaultMaxInFlight() int { return 64 * ClassifyCPUs() }
 
 // ClassifyCPUs is how many messages are classified at once: one per CPU
-// the process may run on, and never more than GOMAXPROCS. Run gives the Go
-// scheduler more Ps than that (see schedulerHeadroom), so that a P is
+// the process may run on, and never more than GOMAXPROCS. Under load Run
+// gives the Go scheduler more Ps than that (see headroom), so that a P is
 // free for the network, health and /metrics however busy the workers are.
 func ClassifyCPUs() int { return max(1, min(runtime.NumCPU(), runtime.GOMAXPROCS(0))) }
 
@@ -137,6 +137,7 @@ type admission struct {
 	limit    int64 // 0: no limit
 	inFlight atomic.Int64
 	rejected prometheus.Counter
+	refusals atomic.Int64 // calls and requests refused, gRPC and HTTP
 }
 
 // classifierMethodPrefix starts every Classifier method's full name.
@@ -161,7 +162,13 @@ func newAdmission(reg prometheus.Registerer, limit int) *admission {
 }
 
 // acquire takes a slot if one is free, without waiting.
-func (a *admission) acquire() bool { return tryAdd(&a.inFlight, 1, a.limit) }
+func (a *admission) acquire() bool {
+	if tryAdd(&a.inFlight, 1, a.limit) {
+		return true
+	}
+	a.refusals.Add(1)
+	return false
+}
 
 // tryAdd adds n to v unless that would take v past limit (0: no limit).
 func tryAdd(v *atomic.Int64, n, limit int64) bool {
@@ -382,6 +389,9 @@ func bearerToken(v string) (string, bool) {
 type workers struct {
 	sem  chan struct{}
 	busy prometheus.Gauge
+	// waiting counts the messages waiting for a worker; meanNanos is the
+	// recent mean time one takes to classify (see observe).
+	waiting, meanNanos atomic.Int64
 }
 
 // newWorkers returns n workers (0: ClassifyCPUs), with their gauge on reg.
@@ -399,6 +409,14 @@ func newWorkers(reg prometheus.Registerer, n int) *workers {
 
 // acquire waits for a worker, or for ctx to end.
 func (w *workers) acquire(ctx context.Context) error {
+	select {
+	case w.sem <- struct{}{}: // a worker free: no wait
+		w.busy.Inc()
+		return nil
+	default:
+	}
+	w.waiting.Add(1)
+	defer w.waiting.Add(-1)
 	select {
 	case w.sem <- struct{}{}:
 		w.busy.Inc()

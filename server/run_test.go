@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"regexp"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -187,28 +186,5 @@ func TestRunAppliesMaxInFlight(t *testing.T) {
 	_, err := r.client.Classify(ctx, &kasuharav1.ClassifyRequest{Text: "こんにちは"})
 	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "server overloaded: 1 calls in flight") {
 		t.Errorf("a second call with --max-in-flight 1: %v, want ResourceExhausted naming the limit", err)
-	}
-}
-
-// TestRunGivesTheSchedulerHeadroom: while Run serves, the Go scheduler has
-// Ps to spare beyond the classify workers, so that the network, health
-// Check and /metrics never wait for a P behind them; Run's return gives
-// the runtime its default back. (GOMAXPROCS used to equal the workers:
-// under 500 concurrent calls on one CPU a health Check waited 0.46 s at
-// p99; make load's overload phase measures it.)
-func TestRunGivesTheSchedulerHeadroom(t *testing.T) {
-	if os.Getenv("GOMAXPROCS") != "" {
-		t.Skip("GOMAXPROCS is set in the environment, which Run leaves alone")
-	}
-	before := runtime.GOMAXPROCS(0)
-	n := ClassifyCPUs()
-	t.Run("serving", func(t *testing.T) {
-		startRun(t, Config{}, lexiconDir(t))
-		if got, want := runtime.GOMAXPROCS(0), max(2*n, n+2); got != want {
-			t.Errorf("GOMAXPROCS = %d while serving with %d workers, want %d", got, n, want)
-		}
-	})
-	if got := runtime.GOMAXPROCS(0); got != before {
-		t.Errorf("GOMAXPROCS = %d once Run returned, want %d as before", got, before)
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,6 +76,7 @@ type server struct {
 	http     *http.Server
 	metrics  *metrics
 	adm      *admission // the in-flight limit gRPC calls and HTTP requests share
+	headroom *headroom  // Ps to spare under load; nil: GOMAXPROCS as the environment set it
 	log      *slog.Logger
 }
 
@@ -186,7 +185,7 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 	}
 	registerHTTPAPI(mux, httpDeps{cs: cs, keys: d.apiKeys, reg: reg, adm: adm, bytes: reqBytes, writeTimeout: d.httpWriteTimeout})
 	return &server{
-		grpc: gs, health: hs, draining: draining, log: log, metrics: m, adm: adm,
+		grpc: gs, health: hs, draining: draining, log: log, metrics: m, adm: adm, headroom: newHeadroom(cs.workers, adm),
 		// ReadTimeout ends a request whose body stalls; bodies are at most a
 		// few MB, which any working client sends well within it.
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: httpReadTimeout},
@@ -202,25 +201,6 @@ const (
 	httpWriteTimeout  = 10 * time.Second
 	streamSendTimeout = 10 * time.Second
 )
-
-// schedulerHeadroom raises GOMAXPROCS, while Run serves, to twice the
-// classify workers (at least two more), and returns what restores it.
-// Workers keep at most ClassifyCPUs goroutines classifying; with only that
-// many Ps the Go scheduler had none left for the network, and a health
-// Check or /metrics scrape readied by the network poller waited behind
-// every goroutine queued on the busy Ps (p99 0.46 s on one CPU under 500
-// concurrent calls). With Ps to spare, such a goroutine gets a P at once
-// and the kernel shares the CPUs between its thread and the workers' (p99
-// 13 ms). GOMAXPROCS set in the environment is left as it is; on return
-// the runtime's default comes back.
-func schedulerHeadroom() (restore func()) {
-	if os.Getenv("GOMAXPROCS") != "" {
-		return func() {}
-	}
-	n := ClassifyCPUs()
-	runtime.GOMAXPROCS(max(2*n, n+2))
-	return runtime.SetDefaultGOMAXPROCS
-}
 
 // DefaultClassifyTimeout is the most time one message may take to
 // classify once it has a worker, in any call (a batch's items each): past
@@ -245,7 +225,6 @@ type LexiconSource struct {
 // SIGHUP, a change in the lexicon directory and LexiconAdmin.Reload on the
 // admin listener all reload the lexicon through one path.
 func Run(ctx context.Context, cfg Config) error {
-	defer schedulerHeadroom()()
 	src, log := cfg.Lexicon, cfg.Log
 	c, err := src.Build()
 	if err != nil {
@@ -319,6 +298,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return nil
 		})
 	}
+	g.Go(func() error { srv.headroom.run(gctx); return nil })
 	g.Go(func() error { rl.reloadOnSIGHUP(gctx, hup); return nil })
 	if src.Dir != "" {
 		g.Go(func() error { return rl.watchDir(gctx) })

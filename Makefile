@@ -132,14 +132,16 @@ e2e-mail:
 # gRPC load: ghz (pinned, installed into ./bin) against `kasuhara serve` on
 # loopback, Classify then ClassifyBatch with the dev corpus texts round-robin
 # at concurrency 50, then Classify beside 130 idle streams; prints calls/s,
-# p50/p99, errors and the server's resident memory; then kasuhara's unary
+# p50/p99, errors and the server's resident memory; then health and /metrics
+# latency under 500 concurrent 7.5 KB calls (load/overload.sh); then kasuhara's unary
 # calls/s against a floor server's, each pinned to a core (load/ratio.sh). Knobs: LOAD_REQUESTS, LOAD_BATCH_CALLS, LOAD_BATCH_SIZE,
 # LOAD_CONCURRENCY, LOAD_DURATION (see load/load.sh).
 .PHONY: load ghz
 load: build ghz
 	$(GO) build -o $(BIN)/idlestreams ./load/idlestreams
 	$(GO) build -o $(BIN)/floor ./load/floor
-	KASUHARA=$(BIN)/kasuhara GHZ=$(BIN)/ghz IDLESTREAMS=$(BIN)/idlestreams FLOOR=$(BIN)/floor \
+	$(GO) build -o $(BIN)/probe ./load/probe
+	KASUHARA=$(BIN)/kasuhara GHZ=$(BIN)/ghz IDLESTREAMS=$(BIN)/idlestreams FLOOR=$(BIN)/floor PROBE=$(BIN)/probe \
 		DEV_CORPUS=$(DEV_CORPUS) OUT=$(BIN)/load ./load/load.sh
 
 ghz:

@@ -20,6 +20,7 @@
 package classifier
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -210,6 +211,8 @@ type scratch struct {
 	// sentClasses are by sentence the classes some word may begin there.
 	sentClasses []uint64
 	buffers     // the last call's, emptied
+	// ctx, when set, ends find early once done (ClassifyContext).
+	ctx context.Context
 }
 
 func (sc *scratch) stamp(i int) int32 { return sc.base + int32(i) + 1 }
@@ -402,6 +405,12 @@ func (c *Classifier) classify(text string, keep bool) (Result, *analysis, error)
 
 // classifyHits is classify that also returns the hits the result reports.
 func (c *Classifier) classifyHits(text string, keep bool) (Result, *analysis, []hit, error) {
+	return c.classifyHitsContext(context.Background(), text, keep)
+}
+
+// classifyHitsContext is classifyHits that gives up with ctx's error once
+// ctx ends: checked once the text is tokenised, and as find matches.
+func (c *Classifier) classifyHitsContext(ctx context.Context, text string, keep bool) (Result, *analysis, []hit, error) {
 	if err := c.Validate(text); err != nil {
 		return Result{}, nil, nil, err
 	}
@@ -411,7 +420,15 @@ func (c *Classifier) classifyHits(text string, keep bool) (Result, *analysis, []
 		buf = &sc.buffers
 	}
 	an := c.an.analyze(text, c.subs, buf)
+	sc.ctx = ctx
 	hits := c.find(an.tokens, sc, true)
+	sc.ctx = nil
+	if err := ctx.Err(); err != nil {
+		clear(an.tokens)
+		sc.tokens = an.tokens[:0]
+		c.putScratch(sc, len(an.tokens))
+		return Result{}, nil, nil, err
+	}
 	r := c.decide(text, an, hits)
 	r.Toxicity = c.toxicity(an.tokens)
 	if !keep {
@@ -527,6 +544,9 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 	lookups := sc.lookups
 	defer func() { sc.lookups = lookups[:0] }()
 	for i := range toks {
+		if i%64 == 0 && sc.ctx != nil && sc.ctx.Err() != nil {
+			break // the caller returns ctx's error
+		}
 		t := &toks[i]
 		if !t.lexical.cached || len(t.keys) != len(t.lexical.keys) {
 			// An unknown word, or re-read (返せ as 返す too): the token's own

@@ -6,7 +6,9 @@
 # ClassifyStream; then the hostile phase (Classify again while 130 idle
 # streams are held open, whose p99 must stay within 2x of the first run's,
 # with no error); samples the server's resident memory throughout, and stops
-# the server with SIGTERM. Last, load/ratio.sh sets kasuhara's unary calls/s
+# the server with SIGTERM. Then load/overload.sh floods a fresh server with
+# 500 concurrent 7.5 KB calls and wants health and /metrics answered within
+# 50 ms at p99. Last, load/ratio.sh sets kasuhara's unary calls/s
 # against a floor server's (kagome tokenising only), each pinned to its own
 # core. Knobs (environment):
 #
@@ -21,8 +23,10 @@
 #   LOAD_DURATION       if set (e.g. 2m), run each phase this long instead of by count
 #   SERVE_FLAGS         extra flags for kasuhara serve
 #   IDLESTREAMS, FLOOR  the hostile client and the floor server (make load builds them)
+#   PROBE               the overload phase's prober (make load builds it)
+#   LOAD_OVERLOAD_CONCURRENCY, LOAD_OVERLOAD_DURATION   the overload phase (500, 15s)
 #   LOAD_IDLE_STREAMS   idle streams in the hostile phase (130)
-#   LOAD_RATIO_ROUNDS   alternated floor/kasuhara runs in load/ratio.sh (2; 0 skips it)
+#   LOAD_RATIO_ROUNDS   alternated floor/kasuhara runs in load/ratio.sh (3; 0 skips it)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -47,6 +51,14 @@ json.dump(msgs, open(f"{out}/unary.json", "w", encoding="utf-8"), ensure_ascii=F
 batches = [{"requests": [msgs[(i + j) % len(msgs)] for j in range(size)]} for i in range(len(msgs))]
 json.dump(batches, open(f"{out}/batch.json", "w", encoding="utf-8"), ensure_ascii=False)
 json.dump({}, open(f"{out}/health.json", "w"))
+# The overload phase's calls: corpus messages run together to about 7.5 KB each.
+big, i = [], 0
+for k in range(64):
+    t = ""
+    while len(t.encode()) < 7500:
+        t, i = t + msgs[i % len(msgs)]["text"], i + 1
+    big.append({"id": f"big{k}", "text": t})
+json.dump(big, open(f"{out}/big.json", "w", encoding="utf-8"), ensure_ascii=False)
 open(f"{out}/count", "w").write(str(len(msgs)))
 print(f"load: {len(msgs)} dev corpus messages; batches of {size}")
 PY
@@ -157,6 +169,9 @@ awk -v hwm="$hwm" '$2 > 0 {
 	}' "$OUT/rss.kb"
 [ "$status" -eq 0 ] || { echo "load: server exited $status after SIGTERM"; exit 1; }
 echo "load: server stopped cleanly; results in $OUT"
+overload=PASS
+"$(dirname "$0")/overload.sh" || overload=FAIL
 ratio=PASS
-if [ "${LOAD_RATIO_ROUNDS:-2}" -gt 0 ]; then "$(dirname "$0")/ratio.sh" || ratio=FAIL; fi
-[ "$hostile" = PASS ] && [ "$ratio" = PASS ] || { echo "load: hostile phase $hostile, ratio $ratio"; exit 1; }
+if [ "${LOAD_RATIO_ROUNDS:-3}" -gt 0 ]; then "$(dirname "$0")/ratio.sh" || ratio=FAIL; fi
+[ "$hostile" = PASS ] && [ "$overload" = PASS ] && [ "$ratio" = PASS ] ||
+	{ echo "load: hostile phase $hostile, overload $overload, ratio $ratio"; exit 1; }

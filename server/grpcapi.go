@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,8 @@ import (
 	"golang.org/x/text/unicode/norm"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -43,8 +46,16 @@ type classifierServer struct {
 	adm *admission
 	// streamIdle ends a stream that sends no message for this long (0: never).
 	streamIdle time.Duration
+	// streamSend ends a stream whose client has not taken an answer this
+	// long after it was ready to send (0: never).
+	streamSend time.Duration
 	// workers bounds the messages classified at once; nil: no bound.
 	workers *workers
+	// classifyTimeout bounds one message's classification, from when it
+	// gets a worker (0: no bound); classifyText, when set, stands in for
+	// ClassifyContext in tests.
+	classifyTimeout time.Duration
+	classifyText    func(*classifier.Classifier, context.Context, string) (classifier.Result, error)
 	// bytes is the request byte budget; a Classify or ClassifyBatch holds
 	// readBytes of it while its request is read. nil: no budget.
 	bytes     *requestBytes
@@ -135,7 +146,10 @@ func chainUnary(interceptors ...grpc.UnaryServerInterceptor) grpc.UnaryServerInt
 }
 
 // recvRequest reads a unary call's request into req, holding readBytes of
-// the budget while it is read and its size once decoded.
+// the budget while it is read and its size once decoded. A request larger
+// than readBytes is refused InvalidArgument without being decoded: grpc-go
+// has one receive limit per server (--max-recv-bytes, which a batch needs),
+// so such a request has been read, but it costs no decoded copy.
 func (s *classifierServer) recvRequest(ss grpc.ServerStream, req proto.Message, readBytes int64) (*byteHold, error) {
 	var hold *byteHold
 	if s.bytes != nil {
@@ -144,14 +158,44 @@ func (s *classifierServer) recvRequest(ss grpc.ServerStream, req proto.Message, 
 			return nil, err
 		}
 	}
-	if err := ss.RecvMsg(req); err != nil {
+	sized := &sizedRequest{msg: req, limit: int(readBytes)}
+	if err := ss.RecvMsg(sized); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = status.Error(codes.InvalidArgument, "request: none sent, want one")
 		}
 		return hold, s.recvError(err)
 	}
+	if sized.size > 0 {
+		s.metrics.rejected.WithLabelValues("too_long").Inc()
+		return hold, status.Errorf(codes.InvalidArgument, "request: %d bytes, want <= %d (--max-text-bytes, and 1 KiB for the id)", sized.size, sized.limit)
+	}
 	hold.shrink(int64(proto.Size(req)))
 	return hold, nil
+}
+
+// sizedRequest is what recvRequest reads a unary request into: the request
+// and the most it may be. requestCodec decodes it only within that;
+// otherwise it records the size and leaves the request empty.
+type sizedRequest struct {
+	msg   proto.Message
+	limit int // 0: any size
+	size  int // the request's size, once it is found over limit
+}
+
+// requestCodec is the gRPC server's codec: protobuf's, except that a
+// sizedRequest over its limit is not decoded.
+type requestCodec struct{ encoding.CodecV2 }
+
+func (c requestCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	r, ok := v.(*sizedRequest)
+	if !ok {
+		return c.CodecV2.Unmarshal(data, v)
+	}
+	if n := data.Len(); r.limit > 0 && n > r.limit {
+		r.size = n
+		return nil
+	}
+	return c.CodecV2.Unmarshal(data, r.msg)
 }
 
 func (s *classifierServer) Classify(ctx context.Context, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
@@ -162,7 +206,7 @@ func (s *classifierServer) Classify(ctx context.Context, req *kasuharav1.Classif
 	if err := ctx.Err(); err != nil { // expired or cancelled while it waited
 		return nil, status.FromContextError(err).Err()
 	}
-	return s.classify(ctx, c, req)
+	return s.classify(ctx, c, "text", req)
 }
 
 func (s *classifierServer) ClassifyBatch(ctx context.Context, req *kasuharav1.ClassifyBatchRequest) (*kasuharav1.ClassifyBatchResponse, error) {
@@ -185,7 +229,7 @@ func (s *classifierServer) ClassifyBatch(ctx context.Context, req *kasuharav1.Cl
 		if err := ctx.Err(); err != nil {
 			return nil, status.FromContextError(err).Err()
 		}
-		if resp.Responses[i], err = s.classify(ctx, c, r); err != nil {
+		if resp.Responses[i], err = s.classify(ctx, c, fmt.Sprintf("requests[%d].text", i), r); err != nil {
 			return nil, err
 		}
 	}
@@ -195,9 +239,12 @@ func (s *classifierServer) ClassifyBatch(ctx context.Context, req *kasuharav1.Cl
 // ClassifyStream answers each message in order. A stream holds an
 // in-flight slot only while one of its messages is classified, so open
 // streams that send nothing cannot lock other clients out; one that sends
-// nothing for streamIdle is ended DeadlineExceeded.
+// nothing for streamIdle is ended DeadlineExceeded, and so is one whose
+// client leaves an answer unread for streamSend.
 func (s *classifierServer) ClassifyStream(stream kasuharav1.Classifier_ClassifyStreamServer) error {
 	ctx := stream.Context()
+	send := s.newStreamSender(stream)
+	defer send.stop()
 	// Recv runs on its own goroutine so that the idle timer can end the
 	// stream while Recv waits; returning cancels ctx, which ends Recv.
 	type received struct {
@@ -249,14 +296,15 @@ func (s *classifierServer) ClassifyStream(stream kasuharav1.Classifier_ClassifyS
 			return status.FromContextError(err).Err()
 		}
 		c := s.current.Load()
-		if err := s.validate(c, fmt.Sprintf("request id %q: text", r.req.GetId()), r.req.GetText()); err != nil {
+		field := fmt.Sprintf("request id %q: text", r.req.GetId())
+		if err := s.validate(c, field, r.req.GetText()); err != nil {
 			return err
 		}
-		resp, err := s.classifyAdmitted(ctx, c, r.req)
+		resp, err := s.classifyAdmitted(ctx, c, field, r.req)
 		if err != nil {
 			return err
 		}
-		if err := stream.Send(resp); err != nil {
+		if err := send.send(ctx, resp); err != nil {
 			return err
 		}
 		if timer != nil {
@@ -264,6 +312,56 @@ func (s *classifierServer) ClassifyStream(stream kasuharav1.Classifier_ClassifyS
 		}
 	}
 }
+
+// streamSender sends a stream's answers from a goroutine of its own, so
+// that the handler can end the stream when a client stops reading: grpc-go
+// blocks Send once the client's flow control window and the stream's write
+// quota are full, for as long as the client does not read, and nothing but
+// the handler's return ends it. Returning ends the stream, which ends the
+// blocked Send and frees the answers queued behind it.
+type streamSender struct {
+	timeout time.Duration // 0: never
+	out     chan *kasuharav1.ClassifyResponse
+	done    chan error // one result for each answer taken from out
+}
+
+func (s *classifierServer) newStreamSender(stream kasuharav1.Classifier_ClassifyStreamServer) *streamSender {
+	ss := &streamSender{timeout: s.streamSend, out: make(chan *kasuharav1.ClassifyResponse), done: make(chan error, 1)}
+	go func() {
+		for resp := range ss.out {
+			err := stream.Send(resp)
+			ss.done <- err
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return ss
+}
+
+// send sends resp, or fails DeadlineExceeded when the client has not taken
+// it within the timeout. The sender is idle when it is called: each send
+// waits for the one before it.
+func (ss *streamSender) send(ctx context.Context, resp *kasuharav1.ClassifyResponse) error {
+	ss.out <- resp
+	var timeout <-chan time.Time
+	if ss.timeout > 0 {
+		t := time.NewTimer(ss.timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case err := <-ss.done:
+		return err
+	case <-timeout:
+		return status.Errorf(codes.DeadlineExceeded, "stream not read: an answer waited %v for the client to take it, want answers read as they come", ss.timeout)
+	case <-ctx.Done():
+		return status.FromContextError(ctx.Err()).Err()
+	}
+}
+
+// stop ends the sender once any send under way returns.
+func (ss *streamSender) stop() { close(ss.out) }
 
 // recvError is err from reading a request, counting a request grpc-go
 // could not decode because a string in it is not UTF-8 (proto3 strings must
@@ -279,14 +377,14 @@ func (s *classifierServer) recvError(err error) error {
 
 // classifyAdmitted classifies one stream message in an in-flight slot of
 // its own, refusing it ResourceExhausted when none is free.
-func (s *classifierServer) classifyAdmitted(ctx context.Context, c *classifier.Classifier, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
+func (s *classifierServer) classifyAdmitted(ctx context.Context, c *classifier.Classifier, field string, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
 	if s.adm != nil {
 		if !s.adm.acquire() {
 			return nil, s.adm.refuse()
 		}
 		defer s.adm.release()
 	}
-	return s.classify(ctx, c, req)
+	return s.classify(ctx, c, field, req)
 }
 
 // validate returns an InvalidArgument status naming field, or nil: text
@@ -362,28 +460,61 @@ func normalisedBytes(text string, limit int) int {
 }
 
 // classify labels a request that validate accepted, on one of the workers
-// (waiting for one at most until ctx ends). Classify fails only on what
-// Validate rejects, so an error from it is a bug: Internal, details logged
-// (never the text).
-func (s *classifierServer) classify(ctx context.Context, c *classifier.Classifier, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
+// (waiting for one at most until ctx ends), within classifyTimeout of
+// getting it: a message that takes longer is given up and refused
+// ResourceExhausted naming field and the limit, so that no one message,
+// however its text is made, holds its batch or its worker longer. Classify
+// fails otherwise only on what Validate rejects, so another error is a bug:
+// Internal, details logged (never the text).
+func (s *classifierServer) classify(ctx context.Context, c *classifier.Classifier, field string, req *kasuharav1.ClassifyRequest) (*kasuharav1.ClassifyResponse, error) {
 	if s.workers != nil {
 		if err := s.workers.acquire(ctx); err != nil {
 			return nil, err
 		}
-		defer s.workers.release()
+		defer func() {
+			s.workers.release()
+			// To the back of the run queue, so that the goroutines the
+			// network woke (health checks, scrapes, refusals) are not left
+			// behind worker after worker handing over to the next.
+			runtime.Gosched()
+		}()
+	}
+	cctx := ctx
+	if s.classifyTimeout > 0 {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(ctx, s.classifyTimeout)
+		defer cancel()
+	}
+	classify := (*classifier.Classifier).ClassifyContext
+	if s.classifyText != nil {
+		classify = s.classifyText
 	}
 	start := time.Now()
-	r, err := c.Classify(req.GetText())
-	s.metrics.duration.Observe(time.Since(start).Seconds())
-	if err != nil {
+	r, err := classify(c, cctx, req.GetText())
+	d := time.Since(start)
+	s.metrics.duration.Observe(d.Seconds())
+	if s.workers != nil {
+		s.workers.observe(d)
+	}
+	switch {
+	case err == nil:
+	case ctx.Err() != nil: // the call's own deadline, or its client gone
+		return nil, status.FromContextError(ctx.Err()).Err()
+	case errors.Is(err, context.DeadlineExceeded):
+		s.metrics.rejected.WithLabelValues("too_slow").Inc()
+		return nil, status.Errorf(codes.ResourceExhausted,
+			"%s: classifying took over %v, want <= %v a message; shorten or split the text", field, s.classifyTimeout, s.classifyTimeout)
+	default:
 		s.log.Error("classify after validate", "err", err)
 		return nil, status.Error(codes.Internal, "internal error")
 	}
 	s.metrics.messages.WithLabelValues(r.Label.String()).Inc()
-	return toProto(req.GetId(), r), nil
+	return ClassifyResponse(req.GetId(), r), nil
 }
 
-func toProto(id string, r classifier.Result) *kasuharav1.ClassifyResponse {
+// ClassifyResponse is r as the Classifier API answers it, for the request
+// id.
+func ClassifyResponse(id string, r classifier.Result) *kasuharav1.ClassifyResponse {
 	resp := &kasuharav1.ClassifyResponse{
 		Id: id, Label: kasuharav1.Label(r.Label), Score: r.Score, LexiconVersion: r.LexiconVersion,
 		CategoryScores: make(map[string]float64, len(r.Categories)),

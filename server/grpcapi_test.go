@@ -29,7 +29,7 @@ type testServer struct {
 func startBufconn(t *testing.T, maxText, maxBatch int) *testServer {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	srv := newServer(reg, serverDeps{current: loadCurrent(t, "testdata/lexicon", maxText), maxBatch: maxBatch,
+	srv := newServer(reg, serverDeps{classifyTimeout: testClassifyTimeout, current: loadCurrent(t, "testdata/lexicon", maxText), maxBatch: maxBatch,
 		log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	conn := serveBufconn(t, srv)
 	return &testServer{srv: srv, reg: reg, conn: conn, c: kasuharav1.NewClassifierClient(conn)}

@@ -64,12 +64,26 @@ const (
 // admitted call waits about 64 classify times (~5 ms at the 0.075 ms a dev
 // corpus message takes), whatever the core count, while a client running 50
 // concurrent calls is never refused even on one core.
-func DefaultMaxInFlight() int { return 64 * runtime.GOMAXPROCS(0) }
+func DefaultMaxInFlight() int { return 64 * ClassifyCPUs() }
 
-// maxRecvBytesFor is the smallest receive limit that admits a full batch of
-// maxBatch texts of maxTextBytes each, with room for ids and framing.
-func maxRecvBytesFor(maxBatch, maxTextBytes int) int {
-	n := int64(maxBatch)*int64(maxTextBytes+recvItemOverhead) + recvSlack
+// ClassifyCPUs is how many messages are classified at once: one per CPU
+// the process may run on, and never more than GOMAXPROCS. Under load Run
+// gives the Go scheduler more Ps than that (see headroom), so that a P is
+// free for the network, health and /metrics however busy the workers are.
+func ClassifyCPUs() int { return max(1, min(runtime.NumCPU(), runtime.GOMAXPROCS(0))) }
+
+// maxRecvBytesFor is the smallest receive limit that admits every batch
+// the server would answer: maxBatch texts of maxTextBytes each, but no
+// more text together than maxBatchText (0: no bound), with room for ids
+// and framing. Bounding it by the batch's text keeps what one unary call
+// can make the server read, which grpc-go bounds only by this one limit
+// per server, to a few MiB rather than maxBatch full texts.
+func maxRecvBytesFor(maxBatch, maxTextBytes, maxBatchText int) int {
+	text := int64(maxBatch) * int64(maxTextBytes)
+	if maxBatchText > 0 {
+		text = min(text, int64(maxBatchText))
+	}
+	n := text + int64(maxBatch)*recvItemOverhead + recvSlack
 	return int(min(n, math.MaxInt32)) // gRPC frames a message with a 32-bit length
 }
 
@@ -123,6 +137,7 @@ type admission struct {
 	limit    int64 // 0: no limit
 	inFlight atomic.Int64
 	rejected prometheus.Counter
+	refusals atomic.Int64 // calls and requests refused, gRPC and HTTP
 }
 
 // classifierMethodPrefix starts every Classifier method's full name.
@@ -147,7 +162,13 @@ func newAdmission(reg prometheus.Registerer, limit int) *admission {
 }
 
 // acquire takes a slot if one is free, without waiting.
-func (a *admission) acquire() bool { return tryAdd(&a.inFlight, 1, a.limit) }
+func (a *admission) acquire() bool {
+	if tryAdd(&a.inFlight, 1, a.limit) {
+		return true
+	}
+	a.refusals.Add(1)
+	return false
+}
 
 // tryAdd adds n to v unless that would take v past limit (0: no limit).
 func tryAdd(v *atomic.Int64, n, limit int64) bool {
@@ -368,12 +389,15 @@ func bearerToken(v string) (string, bool) {
 type workers struct {
 	sem  chan struct{}
 	busy prometheus.Gauge
+	// waiting counts the messages waiting for a worker; meanNanos is the
+	// recent mean time one takes to classify (see observe).
+	waiting, meanNanos atomic.Int64
 }
 
-// newWorkers returns n workers (0: GOMAXPROCS), with their gauge on reg.
+// newWorkers returns n workers (0: ClassifyCPUs), with their gauge on reg.
 func newWorkers(reg prometheus.Registerer, n int) *workers {
 	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = ClassifyCPUs()
 	}
 	w := &workers{sem: make(chan struct{}, n), busy: prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: "kasuhara", Subsystem: "classify", Name: "workers_busy",
@@ -385,6 +409,14 @@ func newWorkers(reg prometheus.Registerer, n int) *workers {
 
 // acquire waits for a worker, or for ctx to end.
 func (w *workers) acquire(ctx context.Context) error {
+	select {
+	case w.sem <- struct{}{}: // a worker free: no wait
+		w.busy.Inc()
+		return nil
+	default:
+	}
+	w.waiting.Add(1)
+	defer w.waiting.Add(-1)
 	select {
 	case w.sem <- struct{}{}:
 		w.busy.Inc()
@@ -400,8 +432,9 @@ func (w *workers) release() {
 }
 
 // Set checks the limits from serve's flags and derives --max-recv-bytes
-// when it is 0.
-func (l *Limits) Set(maxStreams uint, maxBatch, maxTextBytes int) error {
+// when it is 0 from --max-batch, --max-text-bytes and
+// --max-batch-text-bytes (maxBatchText).
+func (l *Limits) Set(maxStreams uint, maxBatch, maxTextBytes, maxBatchText int) error {
 	switch {
 	case maxStreams == 0 || maxStreams > math.MaxUint32:
 		return fmt.Errorf("--max-concurrent-streams %d, want 1 to %d", maxStreams, uint32(math.MaxUint32))
@@ -420,7 +453,7 @@ func (l *Limits) Set(maxStreams uint, maxBatch, maxTextBytes int) error {
 	}
 	l.MaxConcurrentStreams = uint32(maxStreams)
 	if l.MaxRecvBytes == 0 {
-		l.MaxRecvBytes = maxRecvBytesFor(maxBatch, maxTextBytes)
+		l.MaxRecvBytes = maxRecvBytesFor(maxBatch, maxTextBytes, maxBatchText)
 	}
 	largest := max(int64(l.MaxRecvBytes), bodyLimitFor(maxTextBytes))
 	switch {

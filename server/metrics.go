@@ -28,7 +28,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"label"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "kasuhara", Subsystem: "classify", Name: "rejected_total",
-			Help: "Messages refused before classification, by reason (empty, too_long, invalid_utf8).",
+			Help: "Messages refused, by reason: before classification (empty, too_long, invalid_utf8), or given up past the time a message may take (too_slow).",
 		}, []string{"reason"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "kasuhara", Subsystem: "classify", Name: "duration_seconds",
@@ -53,7 +53,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	for _, l := range []classifier.Label{classifier.Routine, classifier.Escalate, classifier.Harassment} {
 		m.messages.WithLabelValues(l.String())
 	}
-	for _, r := range []string{"empty", "too_long", "invalid_utf8"} {
+	for _, r := range []string{"empty", "too_long", "invalid_utf8", "too_slow"} {
 		m.rejected.WithLabelValues(r)
 	}
 	return m

@@ -127,7 +127,7 @@ func (a *httpAPI) moderate(ctx context.Context, c *classifier.Classifier, body [
 		if err := ctx.Err(); err != nil {
 			return nil, status.FromContextError(err).Err()
 		}
-		resp, err := a.cs.classify(ctx, c, &kasuharav1.ClassifyRequest{Text: t})
+		resp, err := a.cs.classify(ctx, c, fields[i], &kasuharav1.ClassifyRequest{Text: t})
 		if err != nil {
 			return nil, err
 		}

@@ -141,7 +141,7 @@ func (a *httpAPI) analyzeComment(ctx context.Context, c *classifier.Classifier, 
 	if err := a.cs.validate(c, "comment.text", req.Comment.Text); err != nil {
 		return nil, err
 	}
-	resp, err := a.cs.classify(ctx, c, &kasuharav1.ClassifyRequest{Text: req.Comment.Text})
+	resp, err := a.cs.classify(ctx, c, "comment.text", &kasuharav1.ClassifyRequest{Text: req.Comment.Text})
 	if err != nil {
 		return nil, err
 	}

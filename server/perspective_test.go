@@ -295,7 +295,7 @@ func TestPerspectiveToxicityWhateverTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := toProto("", r)
+	resp := ClassifyResponse("", r)
 	if resp.GetLabel() == kasuharav1.Label_LABEL_HARASSMENT {
 		t.Fatalf("label %v: a third party's insult is not harassment of staff", resp.GetLabel())
 	}

@@ -48,8 +48,10 @@ type reloader struct {
 	// checkEvery is how often watchDir compares the directory's content
 	// with what the last reload read; 0: never.
 	checkEvery time.Duration
-	// watching, if set, is closed once watchDir's watches are in place.
+	// watching, if set, is closed once watchDir's watches are in place;
+	// checked, if set, is sent to after each content check (tests).
 	watching chan struct{}
+	checked  chan struct{}
 
 	lastOK        prometheus.Gauge
 	lastOKSeconds prometheus.Gauge
@@ -282,6 +284,12 @@ func (r *reloader) watchDir(ctx context.Context) error {
 		case <-check:
 			if h := contentHash(r.source); h != r.lastHash() {
 				_ = r.reload(triggerCheck)
+			}
+			if r.checked != nil {
+				select {
+				case r.checked <- struct{}{}:
+				case <-ctx.Done():
+				}
 			}
 		case <-fire:
 			_ = r.reload(triggerFile)

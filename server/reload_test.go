@@ -81,7 +81,7 @@ func newReloadFixture(t *testing.T) *reloadFixture {
 	}
 	f.current.Store(c)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f.srv = newServer(f.reg, serverDeps{current: f.current, maxBatch: 8, log: log})
+	f.srv = newServer(f.reg, serverDeps{classifyTimeout: testClassifyTimeout, current: f.current, maxBatch: 8, log: log})
 	f.rl = newReloader(f.reg, f.dir, build, f.current, func(c *classifier.Classifier) { f.srv.metrics.setLexicon(c.Lexicon()) }, log)
 	f.srv.admin = grpc.NewServer()
 	kasuharav1.RegisterLexiconAdminServer(f.srv.admin, &adminServer{r: f.rl})
@@ -113,6 +113,7 @@ func flipUnderLoad(t *testing.T, f *reloadFixture, what string, call func() (ver
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		seen     = map[string]int{}
+		answered int // calls that returned, either way
 		failures []string
 	)
 	for w := 0; w < 8; w++ {
@@ -127,6 +128,7 @@ func flipUnderLoad(t *testing.T, f *reloadFixture, what string, call func() (ver
 				}
 				v, failure := call()
 				mu.Lock()
+				answered++
 				if failure != "" {
 					failures = append(failures, failure)
 				} else {
@@ -145,7 +147,15 @@ func flipUnderLoad(t *testing.T, f *reloadFixture, what string, call func() (ver
 		if err := f.rl.reload(triggerRPC); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		// The next flip waits until a call made since this one has been
+		// answered, so that each version serves some: of 9 answers after
+		// the reload, at most 8 (one a goroutine) began before it.
+		mu.Lock()
+		before := answered
+		mu.Unlock()
+		if !waitFor(30*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return answered >= before+9 }) {
+			t.Fatalf("no %s answered within 30s of reload %d", what, i)
+		}
 	}
 	close(stop)
 	wg.Wait()
@@ -415,21 +425,37 @@ func TestReloadOnPeriodicCheck(t *testing.T) {
 	if err := os.Symlink(filepath.Join(elsewhere, "threat.yaml"), filepath.Join(f.dir, "threat.yaml")); err != nil {
 		t.Fatal(err)
 	}
+	f.rl.checked = make(chan struct{})
 	startWatch(t, f, 100*time.Millisecond)
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) }) // before the watch ends: cleanups run last first
+	go func() {                       // checks go by until the test counts them
+		for {
+			select {
+			case <-f.rl.checked:
+			case <-stop:
+				return
+			}
+		}
+	}()
 	before := f.current.Load().Lexicon().Version
 	writeLexicon(t, elsewhere, lexB)
 	waitVersion(t, f, before)
 	if got := f.rl.lexiconStatus().GetLastReload().GetTrigger(); got != triggerCheck {
 		t.Errorf("trigger %q, want %q", got, triggerCheck)
 	}
-	// Unchanged content is not reloaded again and again.
-	st := f.rl.lexiconStatus().GetLastReload()
-	deadline := time.Now().Add(time.Second)
-	for time.Now().Before(deadline) {
-		if got := f.rl.lexiconStatus().GetLastReload(); got.GetAttemptedUnix() != st.GetAttemptedUnix() && got.GetTrigger() == triggerCheck {
-			t.Fatalf("reloaded again with nothing changed: %v", got)
-		}
-		time.Sleep(20 * time.Millisecond)
+	// Unchanged content is not reloaded again and again: over the next
+	// five checks no reload reads the clock.
+	<-f.rl.checked // the check under way when the change was seen
+	f.rl.mu.Lock()
+	var reloads atomic.Int64
+	f.rl.now = func() time.Time { reloads.Add(1); return time.Now() }
+	f.rl.mu.Unlock()
+	for range 5 {
+		<-f.rl.checked
+	}
+	if n := reloads.Load(); n != 0 {
+		t.Errorf("%d reloads in five checks with nothing changed, want none", n)
 	}
 }
 

@@ -43,7 +43,7 @@ func startRun(t *testing.T, cfg Config, dir string) *running {
 	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.MaxBatch, cfg.MaxBatchText, cfg.ShutdownTimeout = 8, 1<<20, 5*time.Second
 	cfg.Limits.KeepaliveMinTime = DefaultKeepaliveMinTime
-	if err := cfg.Limits.Set(DefaultMaxConcurrentStreams, cfg.MaxBatch, 4096); err != nil {
+	if err := cfg.Limits.Set(DefaultMaxConcurrentStreams, cfg.MaxBatch, 4096, cfg.MaxBatchText); err != nil {
 		t.Fatal(err)
 	}
 	an, err := classifier.NewAnalyzer()

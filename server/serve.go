@@ -20,6 +20,8 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	protoenc "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -74,6 +76,7 @@ type server struct {
 	http     *http.Server
 	metrics  *metrics
 	adm      *admission // the in-flight limit gRPC calls and HTTP requests share
+	headroom *headroom  // Ps to spare under load; nil: GOMAXPROCS as the environment set it
 	log      *slog.Logger
 }
 
@@ -93,6 +96,14 @@ type serverDeps struct {
 	// httpWriteTimeout bounds writing one HTTP API response; 0 is
 	// httpWriteTimeout.
 	httpWriteTimeout time.Duration
+	// streamSendTimeout bounds how long a ClassifyStream answer may wait
+	// for its client to take it; 0 is streamSendTimeout.
+	streamSendTimeout time.Duration
+	// classifyTimeout bounds classifying one message; 0 is
+	// DefaultClassifyTimeout. classifyText, when set, stands in for
+	// ClassifyContext (tests).
+	classifyTimeout time.Duration
+	classifyText    func(*classifier.Classifier, context.Context, string) (classifier.Result, error)
 	// classifyWorkers is how many messages are classified at once; 0 is
 	// GOMAXPROCS.
 	classifyWorkers int
@@ -133,6 +144,7 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 	// counted as the unary calls they are.
 	gs := grpc.NewServer(append(d.limits.serverOptions(),
 		grpc.InTapHandle(g.tap),
+		grpc.ForceServerCodecV2(requestCodec{encoding.GetCodecV2(protoenc.Name)}),
 		grpc.UnaryInterceptor(unary),
 		grpc.ChainStreamInterceptor(exceptLazyUnary(grpcMetrics.StreamServerInterceptor()), exceptLazyUnary(recovery.StreamServerInterceptor(onPanic))),
 		// Calls run on reused goroutines whose stacks have already grown to
@@ -142,7 +154,8 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 		grpc.NumStreamWorkers(uint32(DefaultMaxInFlight())),
 	)...)
 	cs := &classifierServer{current: current, metrics: m, maxBatch: d.maxBatch, maxBatchText: d.maxBatchText, log: log, adm: adm,
-		streamIdle: d.limits.StreamIdleTimeout, workers: newWorkers(reg, d.classifyWorkers),
+		streamIdle: d.limits.StreamIdleTimeout, streamSend: cmp.Or(d.streamSendTimeout, streamSendTimeout),
+		classifyTimeout: cmp.Or(d.classifyTimeout, DefaultClassifyTimeout), classifyText: d.classifyText, workers: newWorkers(reg, d.classifyWorkers),
 		bytes: reqBytes, unary: unary, readBytes: readBytes{
 			one:   int64(current.Load().Options().MaxTextBytes) + recvItemOverhead,
 			batch: int64(cmp.Or(d.limits.MaxRecvBytes, grpcMaxRecvBytes)), // 0: grpc-go's default limit
@@ -172,7 +185,7 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 	}
 	registerHTTPAPI(mux, httpDeps{cs: cs, keys: d.apiKeys, reg: reg, adm: adm, bytes: reqBytes, writeTimeout: d.httpWriteTimeout})
 	return &server{
-		grpc: gs, health: hs, draining: draining, log: log, metrics: m, adm: adm,
+		grpc: gs, health: hs, draining: draining, log: log, metrics: m, adm: adm, headroom: newHeadroom(cs.workers, adm),
 		// ReadTimeout ends a request whose body stalls; bodies are at most a
 		// few MB, which any working client sends well within it.
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: httpReadTimeout},
@@ -180,11 +193,22 @@ func newServer(reg *prometheus.Registry, d serverDeps) *server {
 }
 
 // httpReadTimeout bounds reading one HTTP request, body included;
-// httpWriteTimeout writing one API response, from its first byte.
+// httpWriteTimeout writing one API response, from its first byte;
+// streamSendTimeout how long a ClassifyStream answer may wait for its
+// client to read it before the stream is ended.
 const (
-	httpReadTimeout  = 30 * time.Second
-	httpWriteTimeout = 10 * time.Second
+	httpReadTimeout   = 30 * time.Second
+	httpWriteTimeout  = 10 * time.Second
+	streamSendTimeout = 10 * time.Second
 )
+
+// DefaultClassifyTimeout is the most time one message may take to
+// classify once it has a worker, in any call (a batch's items each): past
+// it the message is given up and its call refused ResourceExhausted naming
+// the limit. The slowest text known at the size limit takes 60 ms of one
+// CPU; this leaves room for a busy machine and keeps one pathological text
+// from holding a worker or a batch for longer.
+const DefaultClassifyTimeout = time.Second
 
 // LexiconSource is where the serving classifier and its reloads come from.
 type LexiconSource struct {
@@ -254,7 +278,8 @@ func Run(ctx context.Context, cfg Config) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := srv.grpc.Serve(grpcLis); err != nil {
+		// ErrServerStopped: shutdown came before Serve began.
+		if err := srv.grpc.Serve(grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			return fmt.Errorf("serve grpc: %w", err)
 		}
 		return nil
@@ -267,12 +292,13 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 	if srv.admin != nil {
 		g.Go(func() error {
-			if err := srv.admin.Serve(adminLis); err != nil {
+			if err := srv.admin.Serve(adminLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 				return fmt.Errorf("serve admin: %w", err)
 			}
 			return nil
 		})
 	}
+	g.Go(func() error { srv.headroom.run(gctx); return nil })
 	g.Go(func() error { rl.reloadOnSIGHUP(gctx, hup); return nil })
 	if src.Dir != "" {
 		g.Go(func() error { return rl.watchDir(gctx) })

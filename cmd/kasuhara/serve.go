@@ -22,7 +22,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	fs.IntVar(&cfg.MaxBatch, "max-batch", server.DefaultMaxBatch, "most messages one ClassifyBatch call may carry")
 	fs.IntVar(&cfg.MaxBatchText, "max-batch-text-bytes", server.DefaultMaxBatchTextBytes, "most text bytes, once normalised (NFKC), the messages of one ClassifyBatch or /v1/moderations call may carry together")
 	maxStreams := fs.Uint("max-concurrent-streams", server.DefaultMaxConcurrentStreams, "most calls one client connection may have open at once")
-	fs.IntVar(&cfg.Limits.MaxRecvBytes, "max-recv-bytes", 0, "largest gRPC request message in bytes (0: enough for a full --max-batch of --max-text-bytes texts)")
+	fs.IntVar(&cfg.Limits.MaxRecvBytes, "max-recv-bytes", 0, "largest gRPC request message in bytes (0: enough for a full --max-batch of --max-text-bytes texts, but no more text than --max-batch-text-bytes)")
 	fs.Int64Var(&cfg.Limits.MaxRequestBytes, "max-request-bytes", 0, "most request bytes held at once, gRPC and HTTP, all connections together; past it calls are refused RESOURCE_EXHAUSTED before they are read (0: 16 times the largest request)")
 	fs.IntVar(&cfg.Limits.MaxInFlight, "max-in-flight", server.DefaultMaxInFlight(), "most Classifier calls served at once; past it calls get RESOURCE_EXHAUSTED at once (0: no limit)")
 	fs.DurationVar(&cfg.Limits.KeepaliveMinTime, "keepalive-min-time", server.DefaultKeepaliveMinTime, "shortest interval at which a client may send keepalive pings; faster clients are disconnected")
@@ -50,7 +50,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	if cfg.MaxBatchText < cf.opts.MaxTextBytes {
 		return fmt.Errorf("--max-batch-text-bytes %d, want >= --max-text-bytes %d", cfg.MaxBatchText, cf.opts.MaxTextBytes)
 	}
-	if err := cfg.Limits.Set(*maxStreams, cfg.MaxBatch, cf.opts.MaxTextBytes); err != nil {
+	if err := cfg.Limits.Set(*maxStreams, cfg.MaxBatch, cf.opts.MaxTextBytes, cfg.MaxBatchText); err != nil {
 		return err
 	}
 	var err error

@@ -22,7 +22,7 @@ func TestServeLimitFlagsAreChecked(t *testing.T) {
 		{"negative idle time", []string{"--max-connection-idle", "-1s"}, "--max-connection-idle -1s, want >= 0"},
 		{"negative stream idle time", []string{"--stream-idle-timeout", "-1s"}, "--stream-idle-timeout -1s, want >= 0"},
 		{"negative request byte budget", []string{"--max-request-bytes", "-1"}, "--max-request-bytes -1, want >= 0"},
-		{"a budget too small for the largest request", []string{"--max-request-bytes", "1000"}, "--max-request-bytes 1000, want >= 17104896"},
+		{"a budget too small for the largest request", []string{"--max-request-bytes", "1000"}, "--max-request-bytes 1000, want >= 4521984"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

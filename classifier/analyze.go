@@ -108,6 +108,9 @@ type token struct {
 	// Classifier.markClasses).
 	classes uint64
 	classed bool
+	// begins has the bits of the classes whose many-word members the
+	// token may begin.
+	begins uint64
 	// prefixed is set when a prefix other than an honorific is glued
 	// before the token (未|開封, 非|常識): the two are another word.
 	prefixed bool

@@ -205,7 +205,7 @@ func (c *Classifier) markClasses(toks []token, cands [][]*pattern, sents []uint6
 			t.classes, b = c.classMask(t)
 			begins |= b
 		}
-		t.classed = true
+		t.classed, t.begins = true, begins
 		cands = append(cands, pats)
 		for len(sents) <= t.sentence {
 			sents = append(sents, 0)
@@ -255,6 +255,9 @@ func (c *Classifier) toxicity(toks []token) map[lexicon.Category]float64 {
 	var buf [8]string
 	for i := range toks {
 		t := &toks[i]
+		if t.classed && (t.classes|t.begins)&c.toxicBits == 0 && c.toxicUnmasked == 0 {
+			continue // no toxic class's word is or begins here
+		}
 		for _, cs := range c.toxic {
 			if out[cs.category] < cs.toxicity && cs.matches(t) {
 				if out == nil {

@@ -187,6 +187,10 @@ type Classifier struct {
 	// toxicMulti finds the many-word members of toxic classes by the
 	// lookups of their first words.
 	toxicMulti map[string][]memberRef
+	// toxicBits are the mask bits of the toxic classes; toxicUnmasked
+	// counts toxic classes without one, which every token is checked for.
+	toxicBits     uint64
+	toxicUnmasked int
 	// npatterns counts compiled patterns, variants and allow phrases.
 	npatterns int
 	// phraseOf is, by pattern id, the index in its entry's Phrases() of
@@ -327,6 +331,13 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 		return nil, errors.Join(errs...)
 	}
 	c.toxic = toxicClasses(c.classes)
+	for _, cs := range c.toxic {
+		if cs.bit >= 0 {
+			c.toxicBits |= 1 << cs.bit
+		} else {
+			c.toxicUnmasked++
+		}
+	}
 	c.toxicMulti = map[string][]memberRef{}
 	for _, cs := range c.toxic {
 		for m, mp := range cs.multi {

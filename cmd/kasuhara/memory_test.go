@@ -84,34 +84,10 @@ func TestBinaryMemoryIsBoundedUnderLargeBatches(t *testing.T) {
 		batch.Requests = append(batch.Requests, &kasuharav1.ClassifyRequest{Id: strings.Repeat("i", 512), Text: text})
 	}
 
-	var (
-		mu      sync.Mutex
-		answers = map[codes.Code]int{}
-		other   []string
-		wg      sync.WaitGroup
-	)
-	for range calls {
-		wg.Go(func() {
-			_, err := c.ClassifyBatch(ctx, batch)
-			st := status.Convert(err)
-			mu.Lock()
-			defer mu.Unlock()
-			answers[st.Code()]++
-			switch {
-			case st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), "(--max-batch-text-bytes)"):
-			case st.Code() == codes.ResourceExhausted && strings.Contains(st.Message(), "--max-request-bytes"):
-			default:
-				other = append(other, err.Error())
-			}
-		})
-	}
-	wg.Wait()
-	if len(other) > 0 {
-		t.Errorf("%d calls failed otherwise, e.g. %s", len(other), other[0])
-	}
-	if answers[codes.InvalidArgument] == 0 {
-		t.Errorf("answers %v, want some batches read", answers)
-	}
+	answers := refusedAll(t, calls, "batches", "(--max-batch-text-bytes)", "--max-request-bytes", func(int) error {
+		_, err := c.ClassifyBatch(ctx, batch)
+		return err
+	})
 	peak := peakRSS(t, s.cmd.Process.Pid)
 	t.Logf("%d batches of %d MiB: %v; server peak RSS %d MiB", calls, proto.Size(batch)>>20, answers, peak>>20)
 	if peak > maxServeRSS {
@@ -158,24 +134,43 @@ func TestBinaryMemoryIsBoundedUnderOversizedClassify(t *testing.T) {
 	// Just under the limit once framed: read whole, then refused.
 	req := &kasuharav1.ClassifyRequest{Text: strings.Repeat("あ", (limits.MaxRecvBytes-64)/3)}
 	calls := server.DefaultMaxInFlight()
+	answers := refusedAll(t, calls, "requests", "(--max-text-bytes, and 1 KiB for the id)", "overloaded", func(i int) error {
+		_, err := clients[i%2].Classify(ctx, req)
+		return err
+	})
+	peak := peakRSS(t, s.cmd.Process.Pid)
+	t.Logf("%d Classify calls of %.1f MiB: %v; server peak RSS %d MiB", calls, float64(proto.Size(req))/(1<<20), answers, peak>>20)
+	if peak > maxServeRSS {
+		t.Errorf("server peak RSS %d MiB, want under README's %d MiB", peak>>20, maxServeRSS>>20)
+	}
+	s.stop(t)
+}
+
+// refusedAll makes n concurrent calls and counts their answers by code.
+// Each must be refused: INVALID_ARGUMENT with a message holding invalid
+// (the request was read and judged too large), or RESOURCE_EXHAUSTED with
+// one holding exhausted (the server had no room for it); at least one
+// must have been read.
+func refusedAll(t *testing.T, n int, what, invalid, exhausted string, call func(i int) error) map[codes.Code]int {
+	t.Helper()
 	var (
 		mu      sync.Mutex
 		answers = map[codes.Code]int{}
 		other   []string
 		wg      sync.WaitGroup
 	)
-	for i := range calls {
+	for i := range n {
 		wg.Go(func() {
-			_, err := clients[i%2].Classify(ctx, req)
+			err := call(i)
 			st := status.Convert(err)
 			mu.Lock()
 			defer mu.Unlock()
 			answers[st.Code()]++
 			switch {
-			case st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), "(--max-text-bytes, and 1 KiB for the id)"):
-			case st.Code() == codes.ResourceExhausted && strings.Contains(st.Message(), "overloaded"):
+			case st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), invalid):
+			case st.Code() == codes.ResourceExhausted && strings.Contains(st.Message(), exhausted):
 			default:
-				other = append(other, err.Error())
+				other = append(other, fmt.Sprint(err))
 			}
 		})
 	}
@@ -184,12 +179,7 @@ func TestBinaryMemoryIsBoundedUnderOversizedClassify(t *testing.T) {
 		t.Errorf("%d calls failed otherwise, e.g. %s", len(other), other[0])
 	}
 	if answers[codes.InvalidArgument] == 0 {
-		t.Errorf("answers %v, want some requests read", answers)
+		t.Errorf("answers %v, want some %s read", answers, what)
 	}
-	peak := peakRSS(t, s.cmd.Process.Pid)
-	t.Logf("%d Classify calls of %.1f MiB: %v; server peak RSS %d MiB", calls, float64(proto.Size(req))/(1<<20), answers, peak>>20)
-	if peak > maxServeRSS {
-		t.Errorf("server peak RSS %d MiB, want under README's %d MiB", peak>>20, maxServeRSS>>20)
-	}
-	s.stop(t)
+	return answers
 }

@@ -125,8 +125,8 @@ func (cs *classSet) each(toks []token, i int, fn func(end int) bool) bool {
 	if cs.matches(t) && fn(i+1) {
 		return true
 	}
-	if len(cs.multi) == 0 {
-		return false
+	if len(cs.multi) == 0 || t.classed && cs.bit >= 0 && t.begins>>cs.bit&1 == 0 {
+		return false // no many-word member begins here
 	}
 	var buf [8]string
 	tried := 0 // a member is tried once however many lookups share it; few share

@@ -184,6 +184,8 @@ type Classifier struct {
 	// class masks (see classMask).
 	memberIndex, firstIndex map[string][]memberRef
 	toxic                   []*classSet
+	// firstClasses are the builtin classes some pattern starts with.
+	firstClasses []classKey
 	// toxicMulti finds the many-word members of toxic classes by the
 	// lookups of their first words.
 	toxicMulti map[string][]memberRef
@@ -329,6 +331,11 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	for _, ck := range classKeys {
+		if len(c.index[ck.key]) > 0 {
+			c.firstClasses = append(c.firstClasses, ck) // only builtins some pattern starts with
+		}
 	}
 	c.toxic = toxicClasses(c.classes)
 	for _, cs := range c.toxic {
@@ -531,6 +538,9 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 				continue // already tried under another lookup
 			}
 			tried[p.id] = sc.stamp(i)
+			if set := p.elems[0].set; set != nil && set.bit >= 0 && (toks[i].classes|toks[i].begins)>>set.bit&1 == 0 {
+				continue // indexed by a reading it shares, but no word of the class
+			}
 			if prune && !p.viable(&sents[toks[i].sentence], sc.sentClasses[toks[i].sentence]) {
 				continue // some word it requires is not in the sentence
 			}
@@ -571,7 +581,7 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 		} else {
 			try(i, sc.cands[i])
 		}
-		for _, ck := range classKeys {
+		for _, ck := range c.firstClasses {
 			if ck.in(t) {
 				try(i, c.index[ck.key])
 			}

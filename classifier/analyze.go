@@ -106,11 +106,11 @@ type token struct {
 	// classes has bit b set when the token is a one-word member of the
 	// class whose bit is b; classed says it was computed (see
 	// Classifier.markClasses).
-	classes uint64
+	classes classBits
 	classed bool
 	// begins has the bits of the classes whose many-word members the
 	// token may begin.
-	begins uint64
+	begins classBits
 	// prefixed is set when a prefix other than an honorific is glued
 	// before the token (未|開封, 非|常識): the two are another word.
 	prefixed bool

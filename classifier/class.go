@@ -16,7 +16,6 @@ import (
 // 人間のクズ) is a pattern of its own, matched in place of the class, found
 // through multiIndex by its first word.
 type classSet struct {
-	name    string
 	members []element
 	index   map[string][]int
 	multi   []*pattern
@@ -43,7 +42,7 @@ func (a *Analyzer) compileClasses(lex *lexicon.Set, subs *substitutions) (classT
 	t := classTable{}
 	var errs []error
 	for _, c := range lex.Classes {
-		cs := &classSet{name: c.Name, index: map[string][]int{}, multiIndex: map[string][]int{}, category: c.Category, toxicity: c.Toxicity}
+		cs := &classSet{index: map[string][]int{}, multiIndex: map[string][]int{}, category: c.Category, toxicity: c.Toxicity}
 		var multi []string
 		for _, w := range lex.ClassWords(c.Name) {
 			if hasGap(w) {
@@ -125,7 +124,7 @@ func (cs *classSet) each(toks []token, i int, fn func(end int) bool) bool {
 	if cs.matches(t) && fn(i+1) {
 		return true
 	}
-	if len(cs.multi) == 0 || t.classed && cs.bit >= 0 && t.begins>>cs.bit&1 == 0 {
+	if len(cs.multi) == 0 || t.classed && cs.bit >= 0 && !t.begins.has(cs.bit) {
 		return false // no many-word member begins here
 	}
 	var buf [8]string
@@ -153,28 +152,62 @@ func (cs *classSet) each(toks []token, i int, fn func(end int) bool) bool {
 // looking it up.
 func (cs *classSet) matches(t *token) bool {
 	if t.classed && cs.bit >= 0 {
-		return t.classes>>cs.bit&1 == 1
+		return t.classes.has(cs.bit)
 	}
 	return cs.lookup1(t)
 }
 
 // maxMasked is how many classes a token's class mask holds; a lexicon with
 // more looks the rest up each time.
-const maxMasked = 64
+const maxMasked = 128
+
+// classBits is a set of classes by their bits (classSet.bit).
+type classBits [maxMasked / 64]uint64
+
+func (b classBits) has(i int) bool { return b[i>>6]>>(i&63)&1 == 1 }
+
+func (b *classBits) set(i int) { b[i>>6] |= 1 << (i & 63) }
+
+func (b classBits) or(o classBits) classBits {
+	for i := range b {
+		b[i] |= o[i]
+	}
+	return b
+}
+
+// covers reports whether every class of o is in b.
+func (b classBits) covers(o classBits) bool {
+	for i := range b {
+		if b[i]&o[i] != o[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// meets reports whether b and o share a class.
+func (b classBits) meets(o classBits) bool {
+	for i := range b {
+		if b[i]&o[i] != 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // classMask returns the bits of the classes t is a one-word member of,
 // and of those whose many-word members t may begin.
-func (c *Classifier) classMask(t *token) (m, begins uint64) {
+func (c *Classifier) classMask(t *token) (m, begins classBits) {
 	var buf [8]string
 	for _, k := range uniqueLookups(buf[:0], t) {
 		for _, ref := range c.memberIndex[k] {
-			if m>>ref.bit&1 == 0 && ref.set.member(ref.member, t) {
-				m |= 1 << ref.bit
+			if !m.has(ref.bit) && ref.set.member(ref.member, t) {
+				m.set(ref.bit)
 			}
 		}
 		for _, ref := range c.firstIndex[k] {
-			if begins>>ref.bit&1 == 0 && ref.set.multi[ref.member].elems[0].matches(t) {
-				begins |= 1 << ref.bit
+			if !begins.has(ref.bit) && ref.set.multi[ref.member].elems[0].matches(t) {
+				begins.set(ref.bit)
 			}
 		}
 	}
@@ -186,11 +219,11 @@ func (c *Classifier) classMask(t *token) (m, begins uint64) {
 // and by sentence the classes a word of it may be or begin: a pattern
 // that needs a class missing there cannot match in it. Known words' masks
 // and candidates are cached.
-func (c *Classifier) markClasses(toks []token, cands [][]*pattern, sents []uint64) ([][]*pattern, []uint64) {
+func (c *Classifier) markClasses(toks []token, cands [][]*pattern, sents []classBits) ([][]*pattern, []classBits) {
 	for i := range toks {
 		t := &toks[i]
 		var pats []*pattern
-		var begins uint64
+		var begins classBits
 		pristine := t.cached && len(t.keys) == len(t.lexical.keys)
 		if pristine {
 			kw := c.known(t.lexical)
@@ -201,16 +234,16 @@ func (c *Classifier) markClasses(toks []token, cands [][]*pattern, sents []uint6
 			}
 		}
 		if !pristine {
-			var b uint64
+			var b classBits
 			t.classes, b = c.classMask(t)
-			begins |= b
+			begins = begins.or(b)
 		}
 		t.classed, t.begins = true, begins
 		cands = append(cands, pats)
 		for len(sents) <= t.sentence {
-			sents = append(sents, 0)
+			sents = append(sents, classBits{})
 		}
-		sents[t.sentence] |= t.classes | begins
+		sents[t.sentence] = sents[t.sentence].or(t.classes.or(begins))
 	}
 	return cands, sents
 }
@@ -219,7 +252,7 @@ func (c *Classifier) markClasses(toks []token, cands [][]*pattern, sents []uint6
 type memberRef struct {
 	set    *classSet
 	member int
-	bit    uint
+	bit    int
 }
 
 func (cs *classSet) lookup1(t *token) bool {
@@ -255,7 +288,7 @@ func (c *Classifier) toxicity(toks []token) map[lexicon.Category]float64 {
 	var buf [8]string
 	for i := range toks {
 		t := &toks[i]
-		if t.classed && (t.classes|t.begins)&c.toxicBits == 0 && c.toxicUnmasked == 0 {
+		if t.classed && !t.classes.or(t.begins).meets(c.toxicBits) && c.toxicUnmasked == 0 {
 			continue // no toxic class's word is or begins here
 		}
 		for _, cs := range c.toxic {

@@ -191,7 +191,7 @@ type Classifier struct {
 	toxicMulti map[string][]memberRef
 	// toxicBits are the mask bits of the toxic classes; toxicUnmasked
 	// counts toxic classes without one, which every token is checked for.
-	toxicBits     uint64
+	toxicBits     classBits
 	toxicUnmasked int
 	// npatterns counts compiled patterns, variants and allow phrases.
 	npatterns int
@@ -215,7 +215,7 @@ type scratch struct {
 	sents   []signature
 	cands   [][]*pattern // by token: a known word's candidates
 	// sentClasses are by sentence the classes some word may begin there.
-	sentClasses []uint64
+	sentClasses []classBits
 	buffers     // the last call's, emptied
 	// ctx, when set, ends find early once done (ClassifyContext).
 	ctx context.Context
@@ -293,12 +293,12 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 		cs.bit = i
 		for m := range cs.members {
 			for _, k := range cs.members[m].lookups() {
-				c.memberIndex[k] = append(c.memberIndex[k], memberRef{cs, m, uint(i)})
+				c.memberIndex[k] = append(c.memberIndex[k], memberRef{cs, m, i})
 			}
 		}
 		for m, mp := range cs.multi {
 			for _, k := range mp.elems[0].lookups() {
-				c.firstIndex[k] = append(c.firstIndex[k], memberRef{cs, m, uint(i)})
+				c.firstIndex[k] = append(c.firstIndex[k], memberRef{cs, m, i})
 			}
 		}
 	}
@@ -340,7 +340,7 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 	c.toxic = toxicClasses(c.classes)
 	for _, cs := range c.toxic {
 		if cs.bit >= 0 {
-			c.toxicBits |= 1 << cs.bit
+			c.toxicBits.set(cs.bit)
 		} else {
 			c.toxicUnmasked++
 		}
@@ -470,7 +470,7 @@ type knownWord struct {
 	pats []*pattern
 	// classes has the bits of the classes the word is a one-word member
 	// of; begins adds those whose many-word members it may begin.
-	classes, begins uint64
+	classes, begins classBits
 }
 
 // known returns what is cached about l, computing it the first time.
@@ -538,7 +538,7 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 				continue // already tried under another lookup
 			}
 			tried[p.id] = sc.stamp(i)
-			if set := p.elems[0].set; set != nil && set.bit >= 0 && (toks[i].classes|toks[i].begins)>>set.bit&1 == 0 {
+			if set := p.elems[0].set; set != nil && set.bit >= 0 && !toks[i].classes.or(toks[i].begins).has(set.bit) {
 				continue // indexed by a reading it shares, but no word of the class
 			}
 			if prune && !p.viable(&sents[toks[i].sentence], sc.sentClasses[toks[i].sentence]) {
@@ -572,11 +572,9 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 		if !t.lexical.cached || len(t.keys) != len(t.lexical.keys) {
 			// An unknown word, or re-read (返せ as 返す too): the token's own
 			// lookups, in the same order.
-			lookups = tokenLookups(lookups[:0], t.lexical, t.keys)
-			for li, k := range lookups {
-				if !contains(lookups[:li], k) {
-					try(i, c.index[k])
-				}
+			lookups = uniqueLookups(lookups[:0], t)
+			for _, k := range lookups {
+				try(i, c.index[k])
 			}
 		} else {
 			try(i, sc.cands[i])

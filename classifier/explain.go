@@ -53,7 +53,7 @@ func (c *Classifier) Explain(text string) (Explanation, error) {
 			Imperative: t.imperative, Sentence: t.sentence, Start: sp.start, End: sp.end,
 		}
 		for b := range maxMasked {
-			if t.classes>>b&1 == 1 {
+			if t.classes.has(b) {
 				tok.Classes = append(tok.Classes, byBit[b])
 			}
 		}

@@ -52,6 +52,12 @@ type element struct {
 	// one (知らない, 知らん, 知らねえ).
 	negation bool
 	noun     bool
+	// quotative is set for the quoting と or って, which a closing
+	// quotation mark may stand before (see closingQuote).
+	quotative bool
+	// split is set, for a particle of splitParticles, to the two tokens
+	// it may be read as.
+	split [2]string
 	// class, when set, makes the element match any token of a class
 	// instead of a word: see wordClasses. set is the lexicon's class of
 	// that name, nil for a builtin one.
@@ -135,7 +141,7 @@ type pattern struct {
 	// classes has the bits of the classes it cannot match without (see
 	// Classifier.markClasses).
 	required []signature
-	classes  uint64
+	classes  classBits
 	// intent is set when the pattern was written with an intent ending
 	// (刺すぞ, 行くからな, 晒してやる), which compile leaves out: any such
 	// ending must follow a match (see intensified), so 行くぞ matches 行って
@@ -263,7 +269,7 @@ func (a *Analyzer) compile(phrase string, owner int, subs *substitutions, ct cla
 			seen[sig] = true
 			for i := range p.elems {
 				if set := p.elems[i].set; set != nil && set.bit >= 0 {
-					p.classes |= 1 << set.bit
+					p.classes.set(set.bit)
 				} else if s, ok := elementSignature(&p.elems[i]); ok {
 					p.required = append(p.required, s)
 				}
@@ -353,6 +359,12 @@ func (a *Analyzer) words(part, suffix string, subs *substitutions) ([]element, b
 			content:      !t.dependent,
 			caseParticle: strings.HasPrefix(t.pos, "助詞,格助詞") && t.surface != "の"}
 		e.negation, e.verb = isNegation(&t), strings.HasPrefix(t.pos, "動詞,自立") || strings.HasPrefix(t.pos, "動詞,非自立")
+		e.quotative = contains(t.keys, "と") || contains(t.keys, "って")
+		for _, k := range t.keys {
+			if sp, ok := splitParticles[k]; ok {
+				e.split = sp
+			}
+		}
 		for _, k := range t.keys {
 			// Short readings are mostly homophones (轢く and 引く are both
 			// ひく); a kana word of two letters matches by spelling only.
@@ -573,7 +585,7 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool, moods [
 	for !e.gap && j < len(toks) && toks[j].commandEnd {
 		j++ // the ending of a command the pattern ends before (見|てろ|よ for 見てろよ)
 	}
-	if j < len(toks) && closingQuote(&toks[j]) && (contains(e.keys, "と") || contains(e.keys, "って")) && !e.gap {
+	if e.quotative && j < len(toks) && closingQuote(&toks[j]) {
 		j++ // 「返品不可」って: a quotation closes before its quotative particle
 	}
 	at := func(k int) bool { return k < len(toks) && toks[k].sentence == sentence && e.matches(&toks[k]) }
@@ -636,7 +648,7 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool, moods [
 		if k > j && at(k) {
 			return p.rest(toks, pe, k, moods)
 		}
-	case e.function && j+1 < len(toks) && splitParticle(e, &toks[j], &toks[j+1]):
+	case e.split[0] != "" && j+1 < len(toks) && splitAt(e, &toks[j], &toks[j+1]):
 		// のに and ので, which the tokenizer may read as の|に, の|で.
 		return p.rest(toks, pe, j+1, moods)
 	case j < len(toks) && toks[j].honorific && at(j+1):
@@ -659,26 +671,10 @@ func closingQuote(t *token) bool {
 // tokens before some words (言われたのに届かない: た|の|に).
 var splitParticles = map[string][2]string{"のに": {"の", "に"}, "ので": {"の", "で"}}
 
-// splitParticleKey reports a pattern element that is one of
-// splitParticles.
-func splitParticleKey(e *element) bool {
-	for _, k := range e.keys {
-		if _, ok := splitParticles[k]; ok {
-			return true
-		}
-	}
-	return false
-}
-
-// splitParticle reports whether t and next, adjacent, spell the particle
-// e as two tokens.
-func splitParticle(e *element, t, next *token) bool {
-	for _, k := range e.keys {
-		if sp, ok := splitParticles[k]; ok && t.surface == sp[0] && next.surface == sp[1] && t.end == next.start {
-			return true
-		}
-	}
-	return false
+// splitAt reports whether t and next, adjacent, spell e, one of
+// splitParticles, as two tokens.
+func splitAt(e *element, t, next *token) bool {
+	return t.surface == e.split[0] && next.surface == e.split[1] && t.end == next.start
 }
 
 // teForm reports the conjunctive て or で of a verb's て-form.

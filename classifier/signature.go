@@ -48,7 +48,7 @@ func elementSignature(e *element) (s signature, ok bool) {
 	if e.set != nil {
 		return e.set.sig, len(e.set.members) > 0 // any member will do
 	}
-	if e.gap || e.optional || e.class != "" || e.negation || splitParticleKey(e) {
+	if e.gap || e.optional || e.class != "" || e.negation || e.split[0] != "" {
 		return s, false
 	}
 	s.addAll(e.lookups())
@@ -56,8 +56,8 @@ func elementSignature(e *element) (s signature, ok bool) {
 }
 
 // viable reports whether p may match in a sentence with signature sent.
-func (p *pattern) viable(sent *signature, classes uint64) bool {
-	if p.classes&classes != p.classes {
+func (p *pattern) viable(sent *signature, classes classBits) bool {
+	if !classes.covers(p.classes) {
 		return false
 	}
 	for i := range p.required {

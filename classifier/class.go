@@ -243,7 +243,10 @@ func (c *Classifier) markClasses(toks []token, cands [][]*pattern, sents []class
 		for len(sents) <= t.sentence {
 			sents = append(sents, classBits{})
 		}
-		sents[t.sentence] = sents[t.sentence].or(t.classes.or(begins))
+		s := &sents[t.sentence]
+		for w := range s {
+			s[w] |= t.classes[w] | begins[w]
+		}
 	}
 	return cands, sents
 }
@@ -288,7 +291,7 @@ func (c *Classifier) toxicity(toks []token) map[lexicon.Category]float64 {
 	var buf [8]string
 	for i := range toks {
 		t := &toks[i]
-		if t.classed && !t.classes.or(t.begins).meets(c.toxicBits) && c.toxicUnmasked == 0 {
+		if t.classed && c.toxicUnmasked == 0 && !t.classes.meets(c.toxicBits) && !t.begins.meets(c.toxicBits) {
 			continue // no toxic class's word is or begins here
 		}
 		for _, cs := range c.toxic {

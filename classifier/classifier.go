@@ -538,7 +538,7 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 				continue // already tried under another lookup
 			}
 			tried[p.id] = sc.stamp(i)
-			if set := p.elems[0].set; set != nil && set.bit >= 0 && !toks[i].classes.or(toks[i].begins).has(set.bit) {
+			if set := p.elems[0].set; set != nil && set.bit >= 0 && !toks[i].classes.has(set.bit) && !toks[i].begins.has(set.bit) {
 				continue // indexed by a reading it shares, but no word of the class
 			}
 			if prune && !p.viable(&sents[toks[i].sentence], sc.sentClasses[toks[i].sentence]) {

@@ -89,17 +89,20 @@ func (m *milterBinary) peakRSS(t *testing.T) int64 {
 }
 
 // sendConcurrently passes msg through n milter sessions at once, each
-// sent in full before any ends, and counts the answers by action code.
+// sent in full before any ends (so that all of them hold their bytes
+// together, whatever the scheduling), and counts the answers by action
+// code.
 func sendConcurrently(t *testing.T, addr string, n int, msg string) map[milter.ActionCode]int {
 	t.Helper()
 	head, body, _ := strings.Cut(msg, "\r\n\r\n")
 	var mu sync.Mutex
 	acts := map[milter.ActionCode]int{}
 	var errs []error
-	var wg sync.WaitGroup
+	var sent, wg sync.WaitGroup
+	sent.Add(n)
 	for range n {
 		wg.Go(func() {
-			act, err := sendOne(addr, head, body)
+			act, err := sendOne(addr, head, body, sent.Done, sent.Wait)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -117,8 +120,12 @@ func sendConcurrently(t *testing.T, addr string, n int, msg string) map[milter.A
 }
 
 // sendOne passes one message through a new session and returns the
-// milter's final action: at the first answer that is not "continue".
-func sendOne(addr, head, body string) (milter.ActionCode, error) {
+// milter's final action: at the first answer that is not "continue". It
+// calls sent once, when the message is sent but for its end or has been
+// answered, and wait before it ends the message.
+func sendOne(addr, head, body string, sent, wait func()) (milter.ActionCode, error) {
+	var once sync.Once
+	defer once.Do(sent)
 	c := milter.NewClientWithOptions("tcp", addr, milter.ClientOptions{
 		ActionMask:  milter.OptAddHeader | milter.OptChangeHeader | milter.OptQuarantine,
 		ReadTimeout: 2 * time.Minute, WriteTimeout: 2 * time.Minute,
@@ -144,6 +151,8 @@ func sendOne(addr, head, body string) (milter.ActionCode, error) {
 			return actCode(act), err
 		}
 	}
+	once.Do(sent)
+	wait()
 	_, act, err := s.End()
 	return actCode(act), err
 }

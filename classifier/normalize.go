@@ -295,6 +295,13 @@ func squeeze(t, buf *normText) *normText {
 		}
 		p := prev(t.runes, i)
 		switch {
+		case r == 'い' && j-i >= 2 && strings.ContainsRune(hiraganaRows[1], p):
+			// 気持ちいい, 本当にいい加減にして: after a kana of the i row,
+			// いい is the adjective, not に stretched; a longer run is
+			// いい stretched (気持ちいいいい).
+			out.copyRune(t, i)
+			out.copyRune(t, i+1)
+			out.src[len(out.src)-1].end = t.src[j-1].end
 		case isStretch(r) && isHiragana(p),
 			// ばーか, しね〜: stretching hiragana adds nothing.
 			r != 'ー' && isStretch(r) && isKatakana(p),

@@ -117,6 +117,12 @@ func TestNormalizeKeepsEnglishAndNumbers(t *testing.T) {
 		"ケーキ":             "ケーキ",
 		"ありがとうございますーーー": "ありがとうございます",
 		"！！！": "!",
+		// いい after a kana of the i row is the adjective, not a stretch.
+		"本当にいい加減にして": "本当にいい加減にして",
+		"気持ちいい":      "気持ちいい",
+		"体にいいいいです":   "体にいいです",
+		"しねええ":       "しね",
+		"しにいい":       "しにいい",
 	} {
 		if got := normalize(in, nil, sharedAnalyzer(t).isWord, nil).String(); got != want {
 			t.Errorf("normalize(%q) = %q, want %q", in, got, want)

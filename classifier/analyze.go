@@ -342,6 +342,9 @@ type lexical struct {
 	// finely: it matches a pattern word that reads as it does (無脳 for
 	// 無能).
 	byReading bool
+	// godan is set for a verb of the 五段 conjugation, whose hypothetical
+	// stem (帰れ of 帰れば) is spelt as its imperative.
+	godan bool
 	// cached is set on a known word's description, which the Analyzer
 	// keeps: a classifier may then remember the patterns it may start.
 	cached bool
@@ -384,6 +387,7 @@ func readLexical(k tokenizer.Token) *lexical {
 		l.plain = keigoVerbs[l.keys[0]] // お電話いたします is 電話します
 	}
 	l.imperative = verb && strings.HasPrefix(l.form, "命令")
+	l.godan = verb && strings.HasPrefix(feature(f, 4), "五段")
 	l.particle = feature(f, 0) == "助詞" && (feature(f, 1) == "格助詞" || feature(f, 1) == "係助詞")
 	l.function = feature(f, 0) == "助詞" || feature(f, 0) == "助動詞"
 	l.noun = feature(f, 0) == "名詞"
@@ -517,7 +521,7 @@ func charClass(r rune) int {
 	return 7
 }
 
-// reread fixes two kinds of analysis the IPA dictionary gets wrong for
+// reread fixes the kinds of analysis the IPA dictionary gets wrong for
 // commands, so that imperatives are recognised however they are spelt:
 //
 //   - A godan imperative read as the stem of a potential verb: 返せ → 返せる
@@ -525,6 +529,8 @@ func charClass(r rune) int {
 //     is also read as the imperative of the godan verb (返す, 死ぬ, 送る).
 //   - 〜やがれ split as 連用形 + や + がれ (来やがれ, 返金しやがれ): the verb is
 //     imperative.
+//   - A godan verb read as its hypothetical stem with no ば after it
+//     (国帰れって): the imperative, spelt the same.
 func (a *Analyzer) reread(toks []token, f *forms) {
 	for i := range toks {
 		t := &toks[i]
@@ -558,6 +564,14 @@ func (a *Analyzer) reread(toks []token, f *forms) {
 				t.keys = append(slices.Clip(t.keys), godan)
 				t.imperative = true
 			}
+			continue
+		}
+		if t.pos == "動詞,自立" && t.form == "仮定形" && t.godan && !followedBy(toks, i, "ば") &&
+			!followedBy(toks, i, "ど") && !followedBy(toks, i, "ども") && !beforeComma(toks, i) &&
+			(endsPhrase(toks, i) || followsCommand(toks, i, f)) {
+			// A godan verb's hypothetical stem needs ば after it; without
+			// it the same spelling is the imperative (国帰れって, 返せって).
+			t.imperative = true
 			continue
 		}
 		if !strings.HasPrefix(t.pos, "動詞") || t.form != "連用形" {

@@ -54,6 +54,27 @@ func TestContemptuousReturnDemand(t *testing.T) {
 	}
 }
 
+// TestHypotheticalStemIsCommand: a godan verb the dictionary reads as its
+// hypothetical stem (帰れ of 帰れば) with no ば after it is the imperative
+// spelt the same; with ば, ど or a comma after it, it is not.
+func TestHypotheticalStemIsCommand(t *testing.T) {
+	c := newTest(t, map[string]string{"x.yaml": "category: discrimination\nentries:\n  - pattern: 国に帰れ\n    weight: 0.9\n"}, Options{})
+	for _, tc := range []struct {
+		text string
+		want bool
+	}{
+		{"国帰れって感じ", true}, {"国に帰れって言ってんの", true}, {"国に帰れ", true},
+		{"国に帰れば家族がいます", false}, {"国に帰れども", false},
+	} {
+		t.Run(tc.text, func(t *testing.T) {
+			r, _ := c.Classify(tc.text)
+			if got := len(r.Matches) > 0; got != tc.want {
+				t.Errorf("%q: matches %v, want a match %v", tc.text, entries(r), tc.want)
+			}
+		})
+	}
+}
+
 // TestAnalystWordBeforeParticles: a word the dictionary does not know,
 // added by an analyst in hiragana, matches whatever follows it.
 func TestAnalystWordBeforeParticles(t *testing.T) {

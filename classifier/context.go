@@ -84,7 +84,7 @@ func contextOf(toks []token, s, e int, weight float64, harassment, intent bool) 
 	switch {
 	case toks[s].quoted && toks[e-1].quoted:
 		mods = append(mods, Quoted)
-	case reported(toks, e):
+	case reported(toks, e) || reportedQuotation(toks, e):
 		mods = append(mods, Reported)
 	case harassment && negated(toks, e):
 		// Denials and hedges soften harassment only: 泣き寝入りするつもりは
@@ -155,6 +155,21 @@ func reported(toks []token, e int) bool {
 			return anyIn(sayingVerbs, toks[j].keys) && toldOrDone(toks, j+1)
 		})
 	})
+}
+
+// reportedQuotation: the match ends inside a quotation that is reported
+// once it closes (先輩に『あそこの…は犯罪級』って言われて): what decides the
+// match is someone else's words, however far before the closing mark it
+// ends and wherever the match began.
+func reportedQuotation(toks []token, e int) bool {
+	if !toks[e-1].quoted {
+		return false
+	}
+	k := e
+	for k < len(toks) && toks[k].quoted && toks[k].sentence == toks[e-1].sentence {
+		k++
+	}
+	return k < len(toks) && !toks[k].quoted && reported(toks, k)
 }
 
 // toldTo reports whether the words ending at e were said to the customer:

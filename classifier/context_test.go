@@ -20,6 +20,7 @@ entries:
 entries:
   - {pattern: ボケ, weight: 0.8}
   - {pattern: バカ, weight: 0.8}
+  - {pattern: 先輩…バカ, weight: 0.9}
 `,
 		"escalation.yaml": `category: escalation
 entries:
@@ -46,6 +47,7 @@ entries:
 		{"ぞ intensifies", "晒すぞ", "晒す", []Modifier{Intensified}, Harassment},
 		{"からな intensifies", "晒すからな", "晒す", []Modifier{Intensified}, Harassment},
 		{"a plain mention is neither", "晒す", "晒す", nil, Escalate},
+		{"a match that ends inside a quotation reported once it closes is reported", "先輩に『あいつは本当にバカな奴だ』って言われました", "先輩…バカ", []Modifier{Reported}, Routine},
 		{"a quoted threat said to the customer is a complaint for a senior handler", "配達員に「殺すぞ」と言われて怖かったです", "殺す", []Modifier{Quoted, Addressed}, Escalate},
 		{"a quoted threat not said to the customer is someone else's", "映画で「殺すぞ」という台詞がありました", "殺す", []Modifier{Quoted}, Routine},
 		{"reported abuse the shop's staff said to the customer", "店員に次は置いてかねえぞ、ボケと言われました", "ボケ", []Modifier{Reported, Addressed}, Escalate},

@@ -268,6 +268,9 @@ func (a *Analyzer) compile(phrase string, owner int, subs *substitutions, ct cla
 		if sig := p.signature(); !seen[sig] {
 			seen[sig] = true
 			for i := range p.elems {
+				if i == len(p.elems)-1 && p.dropsLast() {
+					break // the message may leave it out
+				}
 				if set := p.elems[i].set; set != nil && set.bit >= 0 {
 					p.classes.set(set.bit)
 				} else if s, ok := elementSignature(&p.elems[i]); ok {
@@ -658,8 +661,30 @@ func (p *pattern) match(toks []token, pe, j, sentence int, skipped bool, moods [
 	case j < len(toks) && toks[j].particle && at(j+1) && !skipped && contains(insertable, toks[j].surface):
 		// The message put in a particle the pattern left out.
 		return p.rest(toks, pe, j+1, moods)
+	case pe == len(p.elems)-1 && p.dropsLast() && j < len(toks) && toks[j].sentence == sentence &&
+		toks[j].pos == "動詞,自立" && toks[j-1].end == toks[j].start:
+		// Speech drops the case particle between a noun and its verb
+		// (消費者センター行く, 弁護士立てる): a pattern that ends on one
+		// (消費者センターに) is met by the verb right after the noun. The
+		// match ends on the noun.
+		return j, p.ends(toks, j, moods)
 	}
 	return 0, false
+}
+
+// droppable are the case particles speech leaves out before a verb.
+var droppable = []string{"に", "へ", "を", "が"}
+
+// dropsLast reports whether p ends on a case particle speech may leave
+// out, after a noun (消費者センターに): a message may have the verb there
+// instead (see match).
+func (p *pattern) dropsLast() bool {
+	n := len(p.elems)
+	if n < 2 {
+		return false
+	}
+	e, before := &p.elems[n-1], &p.elems[n-2]
+	return e.caseParticle && contains(droppable, e.surface) && before.noun && before.content
 }
 
 // closingQuote reports a closing quotation mark.

@@ -531,6 +531,7 @@ func charClass(r rune) int {
 //     imperative.
 //   - A godan verb read as its hypothetical stem with no ば after it
 //     (国帰れって): the imperative, spelt the same.
+//   - た before ない (見たない): the western dialect's たくない.
 func (a *Analyzer) reread(toks []token, f *forms) {
 	for i := range toks {
 		t := &toks[i]
@@ -546,6 +547,12 @@ func (a *Analyzer) reread(toks []token, f *forms) {
 			toks[i+1].surface == "な" && toks[i+1].pos == "助詞,終助詞" && endsPhrase(toks, i+1) &&
 			(followedBy(toks, i+1, "よ") || !anyIn(unwilledVerbs, t.keys) && !exclaims(toks, i)) {
 			t.prohibitive = true // 逆らうな, 連絡してくるな
+			continue
+		}
+		if t.surface == "た" && strings.HasPrefix(t.pos, "助動詞") && i > 0 && strings.HasPrefix(toks[i-1].pos, "動詞") &&
+			i+1 < len(toks) && toks[i+1].start == t.end && toks[i+1].hasKey("ない") && !t.hasKey("たい") {
+			// 見たない, 行きたない: the western たくない, not a past tense.
+			t.keys = append(slices.Clip(t.keys), "たい")
 			continue
 		}
 		if n := commandEnding(toks, i); n > 0 {

@@ -229,7 +229,8 @@ func toldOrDone(toks []token, i int) bool {
 // adjective ない.
 func isNegation(t *token) bool {
 	if strings.HasPrefix(t.pos, "助動詞") {
-		return t.hasKey("ない") || t.hasKey("ぬ") || t.hasKey("ん")
+		// へん and ひん are the Kansai ない (知らへん, できひん).
+		return t.hasKey("ない") || t.hasKey("ぬ") || t.hasKey("ん") || t.hasKey("へん") || t.hasKey("ひん")
 	}
 	return strings.HasPrefix(t.pos, "形容詞") && t.hasKey("ない")
 }

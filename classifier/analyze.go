@@ -342,6 +342,9 @@ type lexical struct {
 	// finely: it matches a pattern word that reads as it does (無脳 for
 	// 無能).
 	byReading bool
+	// lemmaReading is how a verb written in kanji reads in its
+	// dictionary form (付け: つける), for patterns that spell it in kana.
+	lemmaReading string
 	// godan is set for a verb of the 五段 conjugation, whose hypothetical
 	// stem (帰れ of 帰れば) is spelt as its imperative.
 	godan bool
@@ -361,11 +364,51 @@ func (a *Analyzer) lexicalOf(k tokenizer.Token) *lexical {
 		}
 	}
 	l := readLexical(k)
+	if rest, ok := honorificNoun(l, k.Surface); ok && a.isWord(rest) {
+		// お気, ご主人: a noun the dictionary knows with its honorific
+		// prefix is also the noun without it (夜道にお気を付けください
+		// for 夜道に気を付けろ).
+		l.keys = append(l.keys, fold(rest))
+		l.sig = tokenSignature(l, l.keys)
+	}
 	if known {
 		l.cached = true
 		a.lexicals[k.ID].Store(l)
 	}
 	return l
+}
+
+// honorificNoun returns a common noun's surface without the honorific
+// prefix it begins with before a kanji (お気 → 気), if it has one.
+func honorificNoun(l *lexical, surface string) (string, bool) {
+	if l.pos != "名詞,一般" && l.pos != "名詞,サ変接続" {
+		return "", false
+	}
+	for _, p := range []string{"お", "ご", "御"} {
+		// Only before kanji: おば, おなか, おかず are words, not お|ば.
+		if rest, ok := strings.CutPrefix(surface, p); ok && rest != "" && isKanji([]rune(rest)[0]) {
+			return rest, true
+		}
+	}
+	return "", false
+}
+
+// lemmaReading returns how a verb's lemma reads, from its surface as
+// written in the message and the surface's reading: the reading of the
+// part the two share, then the lemma's own kana (付け, つけ → つける; 付か,
+// つか → つく). It is "" where the surface has no kanji or the parts that
+// differ are not kana.
+func lemmaReading(surface, base, reading string) string {
+	sr, br, rr := []rune(surface), []rune(base), []rune(reading)
+	n := 0
+	for n < len(sr) && n < len(br) && sr[n] == br[n] {
+		n++
+	}
+	kana := func(rs []rune) bool { return len(rs) == 0 || allKana(string(rs)) }
+	if n == 0 || allKana(string(sr[:n])) || !kana(sr[n:]) || !kana(br[n:]) || len(rr) < len(sr)-n {
+		return ""
+	}
+	return string(rr[:len(rr)-(len(sr)-n)]) + fold(string(br[n:]))
 }
 
 func readLexical(k tokenizer.Token) *lexical {
@@ -399,6 +442,9 @@ func readLexical(k tokenizer.Token) *lexical {
 	l.reading = l.spelling
 	if r := feature(f, 7); r != "*" {
 		l.reading = fold(r)
+	}
+	if verb && l.reading != l.spelling {
+		l.lemmaReading = lemmaReading(surface, base, l.reading)
 	}
 	l.sig = tokenSignature(l, l.keys)
 	return l

@@ -499,9 +499,14 @@ func (c *Classifier) known(l *lexical) *knownWord {
 // tokenLookups appends to dst the strings a token described by l, read as
 // keys, is looked up by, in the order find tries them: every string it
 // matches a pattern word by (see element.matches): its lemmas, the plain
-// verbs it stands for, its reading and its spelling.
+// verbs it stands for, its reading and its spelling, and a kanji verb's
+// dictionary form read aloud.
 func tokenLookups(dst []string, l *lexical, keys []string) []string {
-	return append(append(append(dst, keys...), l.plain...), l.reading, l.spelling)
+	dst = append(append(append(dst, keys...), l.plain...), l.reading, l.spelling)
+	if l.lemmaReading != "" {
+		dst = append(dst, l.lemmaReading)
+	}
+	return dst
 }
 
 // find returns every entry match, less harassment matches inside an allow

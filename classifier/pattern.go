@@ -475,7 +475,11 @@ func (e *element) matches(t *token) bool {
 	case t.byReading && t.reading == e.spelling:
 		return true
 	case !t.kana:
-		return mood && e.kana && e.known && e.noun && t.noun && contains(e.keys, t.reading)
+		// A kana word the dictionary knows is a spelling of the kanji one
+		// that reads the same: バカ of 馬鹿, つける of 付ける (verbs of three
+		// letters or more; shorter ones are mostly homophones).
+		return mood && e.kana && e.known && (e.noun && t.noun && contains(e.keys, t.reading) ||
+			e.verb && utf8.RuneCountInString(t.lemmaReading) >= 3 && contains(e.keys, t.lemmaReading))
 	case mood && anyIn(e.readings, t.keys):
 		return true
 	}

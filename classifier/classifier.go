@@ -563,7 +563,8 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 				continue
 			}
 			e := &c.entries[p.owner]
-			h.mods, h.weight = contextOf(toks, i, end, e.Weight, e.Category.Harassment(), p.intent)
+			h.mods, h.weight = contextOf(toks, i, end, e.Weight, e.Category.Harassment(), p.intent,
+				slices.Contains(e.Moods, lexicon.MoodNegated) && moodOf(toks, end) == lexicon.MoodNegated)
 			hits = append(hits, h)
 		}
 	}

@@ -78,15 +78,17 @@ const (
 
 // contextOf returns the modifiers that apply to toks[s:e] and its weight
 // after them. intent is set for a pattern that required an intent ending
-// itself: its weight already counts it.
-func contextOf(toks []token, s, e int, weight float64, harassment, intent bool) ([]Modifier, float64) {
+// itself: its weight already counts it. negation is set for an entry whose
+// moods name negated: the negation is what it means (後悔なさらないように,
+// a warning), so it does not soften the match.
+func contextOf(toks []token, s, e int, weight float64, harassment, intent, negation bool) ([]Modifier, float64) {
 	var mods []Modifier
 	switch {
 	case toks[s].quoted && toks[e-1].quoted:
 		mods = append(mods, Quoted)
 	case reported(toks, e) || reportedQuotation(toks, e):
 		mods = append(mods, Reported)
-	case harassment && negated(toks, e):
+	case harassment && !negation && negated(toks, e):
 		// Denials and hedges soften harassment only: 泣き寝入りするつもりは
 		// ありません is a resolve, and LABELS keeps a hedged threat followed
 		// by a legitimate step escalate.

@@ -78,3 +78,21 @@ entries:
 		})
 	}
 }
+
+// TestNegationAnEntryMeans: an entry whose moods name negated means the
+// negation (後悔なさらないように is a warning), so a negated match is not
+// softened; without that mood a negation still denies.
+func TestNegationAnEntryMeans(t *testing.T) {
+	meant := newTest(t, map[string]string{"x.yaml": "category: threat\nentries:\n  - pattern: 後悔する\n    weight: 0.9\n    moods: [negated]\n"}, Options{})
+	plain := newTest(t, oneEntry("threat", "後悔する", "0.9"), Options{})
+	text := "ご返答がなければ、後悔なさらないようにお祈りしております"
+	if r, _ := meant.Classify(text); r.Label != Harassment {
+		t.Errorf("moods [negated]: %q is %v (%+v), want harassment", text, r.Label, r.Matches)
+	}
+	if r, _ := plain.Classify(text); r.Label == Harassment {
+		t.Errorf("no moods: %q is harassment (%+v), want the negation to soften it", text, r.Matches)
+	}
+	if r, _ := meant.Classify("後悔しています"); len(r.Matches) != 0 {
+		t.Errorf("moods [negated]: 後悔しています matched %+v, want nothing", r.Matches)
+	}
+}

@@ -295,7 +295,7 @@ func hedged(toks []token, e int) bool {
 
 // conditional: earlier in the sentence, within conditionWindow tokens, a
 // clause sets a condition (〜なければ, 〜ないなら, 〜たら, 〜しないと,
-// さもないと, 嫌なら).
+// 〜しなきゃ, さもないと, 嫌なら, ご回答次第では, いただけない場合は).
 func conditional(toks []token, s int) bool {
 	sentence := toks[s].sentence
 	for i := s - 1; i >= 0 && i >= s-conditionWindow && toks[i].sentence == sentence; i-- {
@@ -304,7 +304,12 @@ func conditional(toks []token, s int) bool {
 		case t.surface == "ば" && strings.HasPrefix(t.pos, "助詞"),
 			t.surface == "なら" || t.surface == "たら" || t.surface == "だら",
 			t.surface == "さもないと" || t.surface == "さもなくば",
-			t.surface == "と" && t.pos == "助詞,接続助詞" && i > 0 && isNegation(&toks[i-1]):
+			t.surface == "なきゃ" || t.surface == "なけりゃ" || t.surface == "なけりゃあ",
+			t.surface == "と" && t.pos == "助詞,接続助詞" && i > 0 && isNegation(&toks[i-1]),
+			// ご回答次第では: the answer as the condition.
+			t.surface == "次第" && i+1 < len(toks) && toks[i+1].surface == "で",
+			// いただけない場合は: a clause, then 場合.
+			t.surface == "場合" && i > 0 && (strings.HasPrefix(toks[i-1].pos, "助動詞") || strings.HasPrefix(toks[i-1].pos, "動詞")):
 			return true
 		}
 	}

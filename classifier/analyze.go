@@ -433,7 +433,7 @@ func readLexical(k tokenizer.Token) *lexical {
 	l.godan = verb && strings.HasPrefix(feature(f, 4), "五段")
 	l.particle = feature(f, 0) == "助詞" && (feature(f, 1) == "格助詞" || feature(f, 1) == "係助詞")
 	l.function = feature(f, 0) == "助詞" || feature(f, 0) == "助動詞"
-	l.noun = feature(f, 0) == "名詞"
+	l.noun = feature(f, 0) == "名詞" && l.pos != "記号,一般" // ? read as a noun is punctuation
 	l.dependent = l.function || strings.Contains(l.pos, "非自立") || strings.Contains(l.pos, "接尾")
 	l.honorific = strings.HasPrefix(l.pos, "接頭詞") && (surface == "お" || surface == "ご" || surface == "御") ||
 		strings.HasPrefix(l.pos, "名詞,接尾") && contains(honorificSuffixes, surface)
@@ -578,6 +578,7 @@ func charClass(r rune) int {
 //   - A godan verb read as its hypothetical stem with no ば after it
 //     (国帰れって): the imperative, spelt the same.
 //   - た before ない (見たない): the western dialect's たくない.
+//   - 出すなって read as 出す|なっ|て: the prohibition and って.
 func (a *Analyzer) reread(toks []token, f *forms) {
 	for i := range toks {
 		t := &toks[i]
@@ -593,6 +594,13 @@ func (a *Analyzer) reread(toks []token, f *forms) {
 			toks[i+1].surface == "な" && toks[i+1].pos == "助詞,終助詞" && endsPhrase(toks, i+1) &&
 			(followedBy(toks, i+1, "よ") || !anyIn(unwilledVerbs, t.keys) && !exclaims(toks, i)) {
 			t.prohibitive = true // 逆らうな, 連絡してくるな
+			continue
+		}
+		if strings.HasPrefix(t.pos, "動詞") && t.form == "基本形" && i+2 < len(toks) && toks[i+1].surface == "なっ" &&
+			toks[i+1].hasKey("なる") && toks[i+2].surface == "て" && toks[i+1].start == t.end {
+			// 出すなって read as 出す|なっ|て: no verb's plain form takes なる;
+			// it is the prohibition 出すな and the quoting って.
+			t.prohibitive = true
 			continue
 		}
 		if t.surface == "た" && strings.HasPrefix(t.pos, "助動詞") && i > 0 && strings.HasPrefix(toks[i-1].pos, "動詞") &&

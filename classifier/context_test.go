@@ -100,3 +100,33 @@ func TestNegationAnEntryMeans(t *testing.T) {
 		t.Errorf("moods [negated]: 後悔しています matched %+v, want nothing", r.Matches)
 	}
 }
+
+// TestMoodAtPunctuation: the mood a match ends in, where punctuation or
+// a misreading used to hide it: a question mark after a plain verb asks
+// (IPA reads ASCII ? as a noun, which made the verb attributive), and
+// 出すなって (出す|なっ|て to IPA) forbids.
+func TestMoodAtPunctuation(t *testing.T) {
+	c := newTest(t, map[string]string{"x.yaml": `category: sexual
+entries:
+  - pattern: 彼氏がいる
+    weight: 0.8
+    moods: [question]
+  - pattern: 前に出す
+    weight: 0.8
+    moods: [command]
+`}, Options{})
+	for _, tc := range []struct {
+		text string
+		want bool
+	}{
+		{"彼氏いる？", true}, {"彼氏いる?w", true}, {"彼氏いるの？", true}, {"彼氏がいる人は割引", false},
+		{"客の前に出すなって", true}, {"前に出すなって言ってんだよ", true}, {"前に出すようになって", false},
+	} {
+		t.Run(tc.text, func(t *testing.T) {
+			r, _ := c.Classify(tc.text)
+			if got := len(r.Matches) > 0; got != tc.want {
+				t.Errorf("%q: matches %+v, want a match %v", tc.text, r.Matches, tc.want)
+			}
+		})
+	}
+}

@@ -66,6 +66,13 @@ PROBES5 := classifier/testdata/probes5.jsonl
 # routine in equal measure); part 2 of the matcher was measured on it
 # first, then tuned on its phenomena.
 PROBES6 := classifier/testdata/probes6.jsonl
+# probes7 and probes8 (240 each: harassment, escalation and routine in
+# equal measure, half polite, half casual) were written apart from the
+# lexicon and measured first (macro-F1 0.707 and 0.699); the frames of
+# the polite forms were then tuned on probes7, their breadth on probes8.
+# A ninth set, never tuned on, is kept outside the repository.
+PROBES7 := classifier/testdata/probes7.jsonl
+PROBES8 := classifier/testdata/probes8.jsonl
 eval: build
 	$(BIN)/kasuhara classify < $(DEV_CORPUS) > $(BIN)/dev.pred
 	python3 ../shared/eval/score.py $(DEV_CORPUS) $(BIN)/dev.pred \
@@ -101,6 +108,12 @@ eval: build
 	$(BIN)/kasuhara classify < $(PROBES6) > $(BIN)/probes6.pred
 	python3 ../shared/eval/score.py $(PROBES6) $(BIN)/probes6.pred \
 		--min-macro-f1 0.90 --min-harass-recall 0.85 --max-false-harass 0.01
+	$(BIN)/kasuhara classify < $(PROBES7) > $(BIN)/probes7.pred
+	python3 ../shared/eval/score.py $(PROBES7) $(BIN)/probes7.pred \
+		--min-macro-f1 0.95 --min-harass-recall 0.95 --max-false-harass 0.01
+	$(BIN)/kasuhara classify < $(PROBES8) > $(BIN)/probes8.pred
+	python3 ../shared/eval/score.py $(PROBES8) $(BIN)/probes8.pred \
+		--min-macro-f1 0.80 --min-harass-recall 0.72 --max-false-harass 0.02
 
 # Informational: which entries and phrases of the default lexicon never
 # fire, or fire on one message, over the dev corpora and the probe sets.
@@ -110,7 +123,7 @@ DEV2_CORPUS ?= ../shared/eval/dev2.jsonl
 .PHONY: coverage
 coverage: build
 	$(BIN)/kasuhara lexicon lint --coverage $(DEV_CORPUS) $(DEV2_CORPUS) \
-		$(PROBES) $(PROBES2) $(PROBES3) $(PROBES4) $(PROBES5) $(PROBES6) > $(BIN)/coverage.txt
+		$(PROBES) $(PROBES2) $(PROBES3) $(PROBES4) $(PROBES5) $(PROBES6) $(PROBES7) $(PROBES8) > $(BIN)/coverage.txt
 	@tail -n 1 $(BIN)/coverage.txt
 	@echo "findings: $(BIN)/coverage.txt"
 

@@ -158,8 +158,9 @@ func (cs *classSet) matches(t *token) bool {
 }
 
 // maxMasked is how many classes a token's class mask holds; a lexicon with
-// more looks the rest up each time.
-const maxMasked = 128
+// more looks the rest up each time and prunes nothing by them (the default
+// lexicon has 286: TestDefaultClassesAreMasked keeps it within).
+const maxMasked = 512
 
 // classBits is a set of classes by their bits (classSet.bit).
 type classBits [maxMasked / 64]uint64

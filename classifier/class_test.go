@@ -181,3 +181,14 @@ func TestDoneMood(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultClassesAreMasked: every class of the default lexicon has a
+// bit in the token masks; past maxMasked the rest are looked up at every
+// token and prune nothing, which nearly doubled the cost of a pass when
+// the lexicon first outgrew 128.
+func TestDefaultClassesAreMasked(t *testing.T) {
+	c := defaultClassifier(t)
+	if n := len(c.classes); n > maxMasked {
+		t.Errorf("the default lexicon has %d classes, the masks hold %d: raise maxMasked", n, maxMasked)
+	}
+}

@@ -40,7 +40,9 @@ func startMilter(t *testing.T, args ...string) *runningMilter {
 	}()
 	logs := &syncBuffer{}
 	first := make(chan string, 1)
+	copied := make(chan struct{}) // closed once the last log line is in logs
 	go func() {
+		defer close(copied)
 		br := bufio.NewReader(pr)
 		line, _ := br.ReadString('\n')
 		logs.Write([]byte(line))
@@ -67,6 +69,14 @@ func startMilter(t *testing.T, args ...string) *runningMilter {
 			case stopErr = <-done:
 			case <-time.After(10 * time.Second):
 				stopErr = errors.New("milter did not stop")
+				return
+			}
+			// runMilter has closed its log; wait for the copy to catch up,
+			// so that its last lines are there to read.
+			select {
+			case <-copied:
+			case <-time.After(10 * time.Second):
+				stopErr = errors.New("the milter's log was not read to its end")
 			}
 		})
 		return stopErr

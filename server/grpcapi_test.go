@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -137,8 +138,15 @@ func TestGRPCInvalidUTF8IsRejected(t *testing.T) {
 	if err := s.RecvMsg(&out); status.Code(err) != codes.Internal || status.Convert(err).Message() != want {
 		t.Errorf("ClassifyStream: %v, want Internal %q", err, want)
 	}
-	if v, _ := metricValue(t, ts.reg, "kasuhara_classify_rejected_total", map[string]string{"reason": "invalid_utf8"}); v != 2 {
-		t.Errorf("kasuhara_classify_rejected_total{reason=invalid_utf8} = %v, want 2", v)
+	// grpc-go writes the status of a request it cannot decode itself, so the
+	// client may hold it before the handler has counted it: wait for the
+	// count, a bounded while.
+	count := func() float64 {
+		v, _ := metricValue(t, ts.reg, "kasuhara_classify_rejected_total", map[string]string{"reason": "invalid_utf8"})
+		return v
+	}
+	if !waitFor(5*time.Second, func() bool { return count() >= 2 }) || count() != 2 {
+		t.Errorf("kasuhara_classify_rejected_total{reason=invalid_utf8} = %v, want 2", count())
 	}
 }
 

@@ -364,10 +364,12 @@ func (a *Analyzer) lexicalOf(k tokenizer.Token) *lexical {
 		}
 	}
 	l := readLexical(k)
-	if rest, ok := honorificNoun(l, k.Surface); ok && a.isWord(rest) {
+	if rest, ok := honorificNoun(l, k.Surface); known && ok && a.isWord(rest) {
 		// お気, ご主人: a noun the dictionary knows with its honorific
 		// prefix is also the noun without it (夜道にお気を付けください
-		// for 夜道に気を付けろ).
+		// for 夜道に気を付けろ). Known words only: their description is
+		// cached, so the lookup runs once a word, and isWord's cache stays
+		// bounded whatever unknown words messages hold.
 		l.keys = append(l.keys, fold(rest))
 		l.sig = tokenSignature(l, l.keys)
 	}

@@ -73,15 +73,17 @@ PROBES6 := classifier/testdata/probes6.jsonl
 # A ninth set, never tuned on, is kept outside the repository.
 PROBES7 := classifier/testdata/probes7.jsonl
 PROBES8 := classifier/testdata/probes8.jsonl
+# score classifies corpus $(1) into $(BIN)/$(2).pred and fails it under
+# macro-F1 $(3) or harassment recall $(4), or past $(5) of its routine
+# messages labelled harassment.
+score = $(BIN)/kasuhara classify < $(1) > $(BIN)/$(2).pred && \
+	python3 ../shared/eval/score.py $(1) $(BIN)/$(2).pred --min-macro-f1 $(3) --min-harass-recall $(4) --max-false-harass $(5)
+
 eval: build
-	$(BIN)/kasuhara classify < $(DEV_CORPUS) > $(BIN)/dev.pred
-	python3 ../shared/eval/score.py $(DEV_CORPUS) $(BIN)/dev.pred \
-		--min-macro-f1 0.92 --min-harass-recall 0.95 --max-false-harass 0.01
+	$(call score,$(DEV_CORPUS),dev,0.92,0.95,0.01)
 	# dev2 was written apart from the lexicon: its harassment is mostly
 	# casual, its escalation mostly polite.
-	$(BIN)/kasuhara classify < $(DEV2_CORPUS) > $(BIN)/dev2.pred
-	python3 ../shared/eval/score.py $(DEV2_CORPUS) $(BIN)/dev2.pred \
-		--min-macro-f1 0.92 --min-harass-recall 0.95 --max-false-harass 0.01
+	$(call score,$(DEV2_CORPUS),dev2,0.92,0.95,0.01)
 	# Real toxic and non-toxic text written by others (RTP-LX, translated):
 	# the breadth of the vocabulary, whoever it is aimed at.
 	$(BIN)/kasuhara classify < $(PUBLIC_CORPUS) > $(BIN)/public.pred
@@ -90,31 +92,14 @@ eval: build
 	# false alarm; each is printed by id with what fired.
 	$(BIN)/kasuhara classify < $(BENIGN_CORPUS) > $(BIN)/benign.pred
 	python3 load/benign_gate.py $(BENIGN_CORPUS) $(BIN)/benign.pred --max-harassment 4 --max-escalate 40
-	$(BIN)/kasuhara classify < $(PROBES) > $(BIN)/probes.pred
-	python3 ../shared/eval/score.py $(PROBES) $(BIN)/probes.pred \
-		--min-macro-f1 0.90 --min-harass-recall 0.90 --max-false-harass 0.01
-	$(BIN)/kasuhara classify < $(PROBES2) > $(BIN)/probes2.pred
-	python3 ../shared/eval/score.py $(PROBES2) $(BIN)/probes2.pred \
-		--min-macro-f1 0.88 --min-harass-recall 0.90 --max-false-harass 0.01
-	$(BIN)/kasuhara classify < $(PROBES3) > $(BIN)/probes3.pred
-	python3 ../shared/eval/score.py $(PROBES3) $(BIN)/probes3.pred \
-		--min-macro-f1 0.88 --min-harass-recall 0.85 --max-false-harass 0.01
-	$(BIN)/kasuhara classify < $(PROBES4) > $(BIN)/probes4.pred
-	python3 ../shared/eval/score.py $(PROBES4) $(BIN)/probes4.pred \
-		--min-macro-f1 0.85 --min-harass-recall 0.90 --max-false-harass 0.01
-	$(BIN)/kasuhara classify < $(PROBES5) > $(BIN)/probes5.pred
-	python3 ../shared/eval/score.py $(PROBES5) $(BIN)/probes5.pred \
-		--min-macro-f1 0.85 --min-harass-recall 0.85 --max-false-harass 0.01
-	$(BIN)/kasuhara classify < $(PROBES6) > $(BIN)/probes6.pred
-	python3 ../shared/eval/score.py $(PROBES6) $(BIN)/probes6.pred \
-		--min-macro-f1 0.90 --min-harass-recall 0.85 --max-false-harass 0.01
-	$(BIN)/kasuhara classify < $(PROBES7) > $(BIN)/probes7.pred
-	python3 ../shared/eval/score.py $(PROBES7) $(BIN)/probes7.pred \
-		--min-macro-f1 0.95 --min-harass-recall 0.95 --max-false-harass 0.01
-	$(BIN)/kasuhara classify < $(PROBES8) > $(BIN)/probes8.pred
-	python3 ../shared/eval/score.py $(PROBES8) $(BIN)/probes8.pred \
-		--min-macro-f1 0.80 --min-harass-recall 0.72 --max-false-harass 0.02
-
+	$(call score,$(PROBES),probes,0.90,0.90,0.01)
+	$(call score,$(PROBES2),probes2,0.88,0.90,0.01)
+	$(call score,$(PROBES3),probes3,0.88,0.85,0.01)
+	$(call score,$(PROBES4),probes4,0.85,0.90,0.01)
+	$(call score,$(PROBES5),probes5,0.85,0.85,0.01)
+	$(call score,$(PROBES6),probes6,0.90,0.85,0.01)
+	$(call score,$(PROBES7),probes7,0.95,0.95,0.01)
+	$(call score,$(PROBES8),probes8,0.80,0.72,0.02)
 # Informational: which entries and phrases of the default lexicon never
 # fire, or fire on one message, over the dev corpora and the probe sets.
 # Every finding goes to $(BIN)/coverage.txt; the summary line is printed.

@@ -220,10 +220,10 @@ func (c *Classifier) classMask(t *token) (m, begins classBits) {
 // and by sentence the classes a word of it may be or begin: a pattern
 // that needs a class missing there cannot match in it. Known words' masks
 // and candidates are cached.
-func (c *Classifier) markClasses(toks []token, cands [][]*pattern, sents []classBits) ([][]*pattern, []classBits) {
+func (c *Classifier) markClasses(toks []token, cands [][]int32, sents []classBits) ([][]int32, []classBits) {
 	for i := range toks {
 		t := &toks[i]
-		var pats []*pattern
+		var pats []int32
 		var begins classBits
 		pristine := t.cached && len(t.keys) == len(t.lexical.keys)
 		if pristine {

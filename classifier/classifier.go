@@ -172,10 +172,14 @@ type Result struct {
 // Classifier labels messages with one lexicon. It is immutable and safe for
 // concurrent use.
 type Classifier struct {
-	lex     *lexicon.Set
-	an      *Analyzer
-	opts    Options
-	index   map[string][]*pattern // by the lookups of a pattern's first word
+	lex   *lexicon.Set
+	an    *Analyzer
+	opts  Options
+	index map[string][]int32 // pattern ids by the lookups of a pattern's first word
+	// pats are the compiled patterns by id, and gates what find checks of
+	// each before matching it (see gate).
+	pats    []*pattern
+	gates   gates
 	entries []lexicon.Entry
 	subs    *substitutions
 	classes classTable
@@ -213,7 +217,7 @@ type scratch struct {
 	base    int32
 	lookups []string
 	sents   []signature
-	cands   [][]*pattern // by token: a known word's candidates
+	cands   [][]int32 // by token: a known word's candidate pattern ids
 	// sentClasses are by sentence the classes some word may begin there.
 	sentClasses []classBits
 	buffers     // the last call's, emptied
@@ -279,7 +283,7 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 	for i, s := range lex.Substitutions {
 		pairs[i] = [2]string{s.From, s.To}
 	}
-	c := &Classifier{lex: lex, an: opts.Analyzer, opts: opts, index: map[string][]*pattern{}, entries: lex.Entries,
+	c := &Classifier{lex: lex, an: opts.Analyzer, opts: opts, index: map[string][]int32{}, entries: lex.Entries,
 		subs: newSubstitutions(pairs)}
 	classes, errs := c.an.compileClasses(lex, c.subs)
 	c.classes = classes
@@ -312,11 +316,13 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 			p.id = c.npatterns
 			c.npatterns++
 			c.phraseOf = append(c.phraseOf, nth)
+			c.pats = append(c.pats, p)
+			c.gates.add(p)
 			seen := map[string]bool{}
 			for _, k := range p.elems[0].lookups() {
 				if !seen[k] {
 					seen[k] = true
-					c.index[k] = append(c.index[k], p)
+					c.index[k] = append(c.index[k], int32(p.id))
 				}
 			}
 		}
@@ -360,15 +366,7 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 // patterns returns every compiled pattern once, by id: in the order the
 // lexicon writes them, so that what is built from them (see newForms) is
 // the same on every start.
-func (c *Classifier) patterns() []*pattern {
-	byID := make([]*pattern, c.npatterns)
-	for _, ps := range c.index {
-		for _, p := range ps {
-			byID[p.id] = p
-		}
-	}
-	return slices.DeleteFunc(byID, func(p *pattern) bool { return p == nil })
-}
+func (c *Classifier) patterns() []*pattern { return c.pats }
 
 // Lexicon returns the lexicon the classifier was built from.
 func (c *Classifier) Lexicon() *lexicon.Set { return c.lex }
@@ -457,17 +455,16 @@ func (c *Classifier) classifyHitsContext(ctx context.Context, text string, keep 
 	return r, an, hits, nil
 }
 
-// candidates are the patterns whose first word a token described by l may
-// be, in the order find tries them: by lemma, plain verb, reading,
-// spelling. They are cached by l, a known word's (every token of a
-// dictionary entry shares it): the cache grows with the vocabulary seen.
-func (c *Classifier) candidates(l *lexical) []*pattern { return c.known(l).pats }
-
 // knownWord is what the classifier caches about a known word: the
 // patterns it may start, and the classes it is a one-word member of when
 // read as its entry says (see classMask).
 type knownWord struct {
-	pats []*pattern
+	// pats are the ids of the patterns whose first word a token described
+	// by l may be, in the order find tries them: by lemma, plain verb,
+	// reading, spelling. They are cached by l, a known word's (every token
+	// of a dictionary entry shares it): the cache grows with the vocabulary
+	// seen.
+	pats []int32
 	// classes has the bits of the classes the word is a one-word member
 	// of; begins adds those whose many-word members it may begin.
 	classes, begins classBits
@@ -478,15 +475,15 @@ func (c *Classifier) known(l *lexical) *knownWord {
 	if v, ok := c.candidateCache.Load(l); ok {
 		return v.(*knownWord)
 	}
-	var pats []*pattern
+	var pats []int32
 	lookups := tokenLookups(nil, l, l.keys)
 	for li, k := range lookups {
 		if contains(lookups[:li], k) {
 			continue // the reading or spelling is often the lemma itself
 		}
-		for _, p := range c.index[k] {
-			if !slices.Contains(pats, p) {
-				pats = append(pats, p)
+		for _, id := range c.index[k] {
+			if !slices.Contains(pats, id) {
+				pats = append(pats, id)
 			}
 		}
 	}
@@ -537,18 +534,21 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 	}
 	sc.sents = sents
 	sc.cands, sc.sentClasses = c.markClasses(toks, sc.cands[:0], sc.sentClasses[:0])
-	try := func(i int, pats []*pattern) {
-		for _, p := range pats {
-			if tried[p.id] == sc.stamp(i) {
+	try := func(i int, ids []int32) {
+		t := &toks[i]
+		for _, id := range ids {
+			if tried[id] == sc.stamp(i) {
 				continue // already tried under another lookup
 			}
-			tried[p.id] = sc.stamp(i)
-			if set := p.elems[0].set; set != nil && set.bit >= 0 && !toks[i].classes.has(set.bit) && !toks[i].begins.has(set.bit) {
+			tried[id] = sc.stamp(i)
+			g := &c.gates.of[id]
+			if g.first >= 0 && !t.classes.has(int(g.first)) && !t.begins.has(int(g.first)) {
 				continue // indexed by a reading it shares, but no word of the class
 			}
-			if prune && !p.viable(&sents[toks[i].sentence], sc.sentClasses[toks[i].sentence]) {
+			if prune && !c.gates.viable(g, &sents[t.sentence], &sc.sentClasses[t.sentence]) {
 				continue // some word it requires is not in the sentence
 			}
+			p := c.pats[id]
 			var moods []lexicon.Mood // the moods an entry means (辞める: command)
 			if p.owner >= 0 {
 				moods = c.entries[p.owner].Moods

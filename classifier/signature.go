@@ -55,13 +55,76 @@ func elementSignature(e *element) (s signature, ok bool) {
 	return s, true
 }
 
-// viable reports whether p may match in a sentence with signature sent.
-func (p *pattern) viable(sent *signature, classes classBits) bool {
-	if !classes.covers(p.classes) {
-		return false
+// gates packs, by pattern id, what find checks of a pattern before
+// matching it: the class its first word is of, the classes it cannot match
+// without and the signatures of the words it requires. Most of a token's
+// candidates fail these checks; packed in two dense slices, passing over
+// them reads no pattern, each of which would be a miss of the cache.
+type gates struct {
+	of []gate
+	// data holds each pattern's checks, from its gate's off: the count of
+	// groups, then each group as its count of bits and the bits. A group
+	// passes when a sentence has any of its bits: bits below maxMasked are
+	// class bits, the rest signature bits (less maxMasked).
+	data []uint16
+}
+
+type gate struct {
+	first int16  // the bit of the class of the pattern's first word, or -1
+	off   uint32 // in gates.data
+}
+
+// add appends p's gate; patterns are added in the order of their ids.
+func (g *gates) add(p *pattern) {
+	first := int16(-1)
+	if set := p.elems[0].set; set != nil && set.bit >= 0 {
+		first = int16(set.bit)
 	}
-	for i := range p.required {
-		if !p.required[i].meets(sent) {
+	g.of = append(g.of, gate{first: first, off: uint32(len(g.data))})
+	n := len(g.data)
+	g.data = append(g.data, 0)
+	for b := range maxMasked {
+		if p.classes.has(b) {
+			g.data = append(g.data, 1, uint16(b))
+			g.data[n]++
+		}
+	}
+	for _, sig := range p.required {
+		at := len(g.data)
+		g.data = append(g.data, 0)
+		for b := range len(sig) * 64 {
+			if sig[b>>6]>>(b&63)&1 == 1 {
+				g.data = append(g.data, uint16(maxMasked+b))
+				g.data[at]++
+			}
+		}
+		g.data[n]++
+	}
+}
+
+// viable reports whether the pattern of gate x may match in a sentence
+// whose words have signature sent and may begin classes.
+func (g *gates) viable(x *gate, sent *signature, classes *classBits) bool {
+	d := g.data[x.off:]
+	groups := int(d[0])
+	d = d[1:]
+	for range groups {
+		n := int(d[0])
+		bits := d[1 : 1+n]
+		d = d[1+n:]
+		met := false
+		for _, b := range bits {
+			if b < maxMasked {
+				met = classes[b>>6]>>(b&63)&1 == 1
+			} else {
+				b -= maxMasked
+				met = sent[b>>6]>>(b&63)&1 == 1
+			}
+			if met {
+				break
+			}
+		}
+		if !met {
 			return false
 		}
 	}

@@ -137,9 +137,10 @@ type pattern struct {
 	elems []element
 	owner int
 	id    int // dense index among the classifier's patterns
-	// required are the signatures of the words p cannot match without;
-	// classes has the bits of the classes it cannot match without (see
-	// Classifier.markClasses).
+	// required are the signatures of the words p cannot match without,
+	// its content words first, less the first word (the token find looked
+	// p up by has it); classes has the bits of the classes it cannot match
+	// without (see Classifier.markClasses).
 	required []signature
 	classes  classBits
 	// intent is set when the pattern was written with an intent ending
@@ -267,16 +268,22 @@ func (a *Analyzer) compile(phrase string, owner int, subs *substitutions, ct cla
 		p.mood = endMood(p.elems)
 		if sig := p.signature(); !seen[sig] {
 			seen[sig] = true
+			var grammar []signature
 			for i := range p.elems {
 				if i == len(p.elems)-1 && p.dropsLast() {
 					break // the message may leave it out
 				}
 				if set := p.elems[i].set; set != nil && set.bit >= 0 {
 					p.classes.set(set.bit)
-				} else if s, ok := elementSignature(&p.elems[i]); ok {
+				} else if i == 0 {
+					continue // the word find looked the pattern up by
+				} else if s, ok := elementSignature(&p.elems[i]); ok && p.elems[i].content {
 					p.required = append(p.required, s)
+				} else if ok {
+					grammar = append(grammar, s) // checked last: most sentences have を
 				}
 			}
+			p.required = append(p.required, grammar...)
 			out = append(out, p)
 		}
 	}

@@ -58,73 +58,53 @@ func elementSignature(e *element) (s signature, ok bool) {
 // gates packs, by pattern id, what find checks of a pattern before
 // matching it: the class its first word is of, the classes it cannot match
 // without and the signatures of the words it requires. Most of a token's
-// candidates fail these checks; packed in two dense slices, passing over
-// them reads no pattern, each of which would be a miss of the cache.
+// candidates fail these checks; packed in dense slices, passing over them
+// reads no pattern, each of which would be a miss of the cache.
 type gates struct {
-	of []gate
-	// data holds each pattern's checks, from its gate's off: the count of
-	// groups, then each group as its count of bits and the bits. A group
-	// passes when a sentence has any of its bits: bits below maxMasked are
-	// class bits, the rest signature bits (less maxMasked).
-	data []uint16
+	of      []gate
+	classes []classWord // gate.ncls from gate.cls
+	sigs    []signature // gate.nsig from gate.sig
 }
 
 type gate struct {
-	first int16  // the bit of the class of the pattern's first word, or -1
-	off   uint32 // in gates.data
+	first      int16 // the bit of the class of the pattern's first word, or -1
+	ncls, nsig uint16
+	cls, sig   uint32
+}
+
+// classWord is the classes a pattern requires in one word of classBits.
+type classWord struct {
+	word int
+	mask uint64
 }
 
 // add appends p's gate; patterns are added in the order of their ids.
 func (g *gates) add(p *pattern) {
-	first := int16(-1)
+	x := gate{first: -1, cls: uint32(len(g.classes)), sig: uint32(len(g.sigs))}
 	if set := p.elems[0].set; set != nil && set.bit >= 0 {
-		first = int16(set.bit)
+		x.first = int16(set.bit)
 	}
-	g.of = append(g.of, gate{first: first, off: uint32(len(g.data))})
-	n := len(g.data)
-	g.data = append(g.data, 0)
-	for b := range maxMasked {
-		if p.classes.has(b) {
-			g.data = append(g.data, 1, uint16(b))
-			g.data[n]++
+	for w, mask := range p.classes {
+		if mask != 0 {
+			g.classes = append(g.classes, classWord{w, mask})
+			x.ncls++
 		}
 	}
-	for _, sig := range p.required {
-		at := len(g.data)
-		g.data = append(g.data, 0)
-		for b := range len(sig) * 64 {
-			if sig[b>>6]>>(b&63)&1 == 1 {
-				g.data = append(g.data, uint16(maxMasked+b))
-				g.data[at]++
-			}
-		}
-		g.data[n]++
-	}
+	g.sigs = append(g.sigs, p.required...)
+	x.nsig = uint16(len(p.required))
+	g.of = append(g.of, x)
 }
 
 // viable reports whether the pattern of gate x may match in a sentence
 // whose words have signature sent and may begin classes.
 func (g *gates) viable(x *gate, sent *signature, classes *classBits) bool {
-	d := g.data[x.off:]
-	groups := int(d[0])
-	d = d[1:]
-	for range groups {
-		n := int(d[0])
-		bits := d[1 : 1+n]
-		d = d[1+n:]
-		met := false
-		for _, b := range bits {
-			if b < maxMasked {
-				met = classes[b>>6]>>(b&63)&1 == 1
-			} else {
-				b -= maxMasked
-				met = sent[b>>6]>>(b&63)&1 == 1
-			}
-			if met {
-				break
-			}
+	for _, c := range g.classes[x.cls : x.cls+uint32(x.ncls)] {
+		if classes[c.word]&c.mask != c.mask {
+			return false
 		}
-		if !met {
+	}
+	for i := range g.sigs[x.sig : x.sig+uint32(x.nsig)] {
+		if !g.sigs[x.sig+uint32(i)].meets(sent) {
 			return false
 		}
 	}

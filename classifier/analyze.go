@@ -351,6 +351,7 @@ type lexical struct {
 	// cached is set on a known word's description, which the Analyzer
 	// keeps: a classifier may then remember the patterns it may start.
 	cached bool
+	id     int // the dictionary entry's, when cached
 	// sig is tokenSignature for keys.
 	sig signature
 }
@@ -374,7 +375,7 @@ func (a *Analyzer) lexicalOf(k tokenizer.Token) *lexical {
 		l.sig = tokenSignature(l, l.keys)
 	}
 	if known {
-		l.cached = true
+		l.cached, l.id = true, k.ID
 		a.lexicals[k.ID].Store(l)
 	}
 	return l

@@ -124,6 +124,21 @@ func (cs *classSet) each(toks []token, i int, fn func(end int) bool) bool {
 	if cs.matches(t) && fn(i+1) {
 		return true
 	}
+	return cs.eachMulti(toks, i, fn)
+}
+
+// ends appends to dst the ends each passes fn, in order, fn aside.
+func (cs *classSet) ends(toks []token, i int, dst []int) []int {
+	cs.each(toks, i, func(end int) bool {
+		dst = append(dst, end)
+		return false
+	})
+	return dst
+}
+
+// eachMulti is each for the many-word members.
+func (cs *classSet) eachMulti(toks []token, i int, fn func(end int) bool) bool {
+	t := &toks[i]
 	if len(cs.multi) == 0 || t.classed && cs.bit >= 0 && !t.begins.has(cs.bit) {
 		return false // no many-word member begins here
 	}

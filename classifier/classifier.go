@@ -29,6 +29,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/kasuhara/kasuhara/lexicon"
@@ -205,8 +206,8 @@ type Classifier struct {
 	// scratch holds *scratch: per-call buffers sized by the lexicon,
 	// reused so that a call allocates little.
 	scratch sync.Pool
-	// candidateCache maps a known word's *lexical to its candidates.
-	candidateCache sync.Map
+	// knownWords caches what known computes, by dictionary entry.
+	knownWords []atomic.Pointer[knownWord]
 }
 
 // scratch is what one call needs by pattern. tried holds stamps:
@@ -220,6 +221,7 @@ type scratch struct {
 	cands   [][]int32 // by token: a known word's candidate pattern ids
 	// sentClasses are by sentence the classes some word may begin there.
 	sentClasses []classBits
+	ends        endsMemo
 	buffers     // the last call's, emptied
 	// ctx, when set, ends find early once done (ClassifyContext).
 	ctx context.Context
@@ -284,7 +286,7 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 		pairs[i] = [2]string{s.From, s.To}
 	}
 	c := &Classifier{lex: lex, an: opts.Analyzer, opts: opts, index: map[string][]int32{}, entries: lex.Entries,
-		subs: newSubstitutions(pairs)}
+		subs: newSubstitutions(pairs), knownWords: make([]atomic.Pointer[knownWord], len(opts.Analyzer.lexicals))}
 	classes, errs := c.an.compileClasses(lex, c.subs)
 	c.classes = classes
 	c.memberIndex, c.firstIndex = map[string][]memberRef{}, map[string][]memberRef{}
@@ -472,8 +474,8 @@ type knownWord struct {
 
 // known returns what is cached about l, computing it the first time.
 func (c *Classifier) known(l *lexical) *knownWord {
-	if v, ok := c.candidateCache.Load(l); ok {
-		return v.(*knownWord)
+	if kw := c.knownWords[l.id].Load(); kw != nil {
+		return kw
 	}
 	var pats []int32
 	lookups := tokenLookups(nil, l, l.keys)
@@ -482,15 +484,27 @@ func (c *Classifier) known(l *lexical) *knownWord {
 			continue // the reading or spelling is often the lemma itself
 		}
 		for _, id := range c.index[k] {
-			if !slices.Contains(pats, id) {
+			if !slices.Contains(pats, id) && mayStart(&c.pats[id].elems[0], l) {
 				pats = append(pats, id)
 			}
 		}
 	}
 	kw := &knownWord{pats: pats}
 	kw.classes, kw.begins = c.classMask(&token{lexical: l, keys: l.keys, imperative: l.imperative})
-	c.candidateCache.Store(l, kw)
+	c.knownWords[l.id].Store(kw)
 	return kw
+}
+
+// mayStart reports whether e, a pattern's first element, may match a
+// token described by l, as read by its entry: in any mood, since a
+// token's mood is its own (帰れ is a command, or the stem of 帰れば).
+// Looked up by a reading it shares, a word often may not: the particle て
+// is no 手. Classes are left to find's checks.
+func mayStart(e *element, l *lexical) bool {
+	if e.set != nil || e.class != "" {
+		return true
+	}
+	return e.matches(&token{lexical: l, keys: l.keys, imperative: true, aspect: e.aspect})
 }
 
 // tokenLookups appends to dst the strings a token described by l, read as
@@ -553,7 +567,7 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 			if p.owner >= 0 {
 				moods = c.entries[p.owner].Moods
 			}
-			end, ok := p.matchMoods(toks, i, moods)
+			end, ok := p.matchFirst(toks, i, moods, &sc.ends)
 			if !ok {
 				continue
 			}
@@ -570,6 +584,7 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 	}
 	lookups := sc.lookups
 	defer func() { sc.lookups = lookups[:0] }()
+	sc.ends.i = -1
 	for i := range toks {
 		if i%64 == 0 && sc.ctx != nil && sc.ctx.Err() != nil {
 			break // the caller returns ctx's error

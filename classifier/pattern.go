@@ -541,7 +541,23 @@ func (p *pattern) matchAt(toks []token, i int) (int, bool) { return p.matchMoods
 // over for a longer one: あなたの帰り道…調べれば is conditional, あなたの帰り道
 // …調べればすぐ分かる a statement.
 func (p *pattern) matchMoods(toks []token, i int, moods []lexicon.Mood) (int, bool) {
+	return p.matchFirst(toks, i, moods, nil)
+}
+
+// matchFirst is matchMoods with the ends of the class members at toks[i]
+// memoised in m, when not nil: many patterns start with one class
+// ({staff}, {addressee}), and its members of several words are matched
+// once at a token, not once a pattern.
+func (p *pattern) matchFirst(toks []token, i int, moods []lexicon.Mood, m *endsMemo) (int, bool) {
 	if set := p.elems[0].set; set != nil {
+		if m != nil {
+			for _, e := range m.at(set, toks, i) {
+				if end, ok := p.match(toks, 1, e, toks[i].sentence, false, moods); ok {
+					return end, true
+				}
+			}
+			return 0, false
+		}
 		var end int
 		ok := set.each(toks, i, func(e int) bool {
 			var ok bool
@@ -557,6 +573,33 @@ func (p *pattern) matchMoods(toks []token, i int, moods []lexicon.Mood) (int, bo
 		return 0, false
 	}
 	return p.rest(toks, 0, i, moods)
+}
+
+// endsMemo holds, for the token find is at, the ends of the members of
+// each class tried there (see classSet.ends).
+type endsMemo struct {
+	i    int
+	sets []*classSet
+	ends [][]int
+}
+
+// at returns the ends of set's members at toks[i].
+func (m *endsMemo) at(set *classSet, toks []token, i int) []int {
+	if m.i != i {
+		m.i, m.sets = i, m.sets[:0]
+	}
+	for k, s := range m.sets {
+		if s == set {
+			return m.ends[k]
+		}
+	}
+	k := len(m.sets)
+	m.sets = append(m.sets, set)
+	if k == len(m.ends) {
+		m.ends = append(m.ends, nil)
+	}
+	m.ends[k] = set.ends(toks, i, m.ends[k][:0])
+	return m.ends[k]
 }
 
 // ends reports whether a match may end before toks[end]: its phrase

@@ -352,8 +352,6 @@ type lexical struct {
 	// keeps: a classifier may then remember the patterns it may start.
 	cached bool
 	id     int // the dictionary entry's, when cached
-	// sig is tokenSignature for keys.
-	sig signature
 }
 
 // lexicalOf describes k, from the cache for dictionary words.
@@ -372,7 +370,6 @@ func (a *Analyzer) lexicalOf(k tokenizer.Token) *lexical {
 		// cached, so the lookup runs once a word, and isWord's cache stays
 		// bounded whatever unknown words messages hold.
 		l.keys = append(l.keys, fold(rest))
-		l.sig = tokenSignature(l, l.keys)
 	}
 	if known {
 		l.cached, l.id = true, k.ID
@@ -449,7 +446,6 @@ func readLexical(k tokenizer.Token) *lexical {
 	if verb && l.reading != l.spelling {
 		l.lemmaReading = lemmaReading(surface, base, l.reading)
 	}
-	l.sig = tokenSignature(l, l.keys)
 	return l
 }
 
@@ -481,7 +477,6 @@ func appendEmoji(toks []token, s string, start, sentence int, quoted bool) []tok
 		if r != 0xFE0F && r != 0x200D {
 			e := string(r)
 			l := &lexical{keys: []string{e}, reading: e, spelling: e, pos: "絵文字,*", form: "*"}
-			l.sig = tokenSignature(l, l.keys)
 			toks = append(toks, token{lexical: l, surface: e, keys: l.keys,
 				start: start, end: start + 1, sentence: sentence, quoted: quoted})
 		}

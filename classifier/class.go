@@ -22,10 +22,8 @@ type classSet struct {
 	// multiIndex indexes multi by the lookups of their first words.
 	multiIndex map[string][]int
 	// lookups are the lookups of every member's first word, each once: a
-	// pattern that starts with the class is indexed by them, and sig
-	// summarises them.
+	// pattern that starts with the class is indexed by them.
 	lookups []string
-	sig     signature
 	// words are the members as written, one-word members first.
 	words []string
 	// bit is the class's bit in a token's class mask, or -1.
@@ -113,7 +111,6 @@ func (cs *classSet) addMulti(p *pattern) {
 func (cs *classSet) lookup(k string) {
 	if !slices.Contains(cs.lookups, k) {
 		cs.lookups = append(cs.lookups, k)
-		cs.sig.add(k)
 	}
 }
 

@@ -179,8 +179,10 @@ type Classifier struct {
 	index map[string][]int32 // pattern ids by the lookups of a pattern's first word
 	// pats are the compiled patterns by id, and gates what find checks of
 	// each before matching it (see gate).
-	pats    []*pattern
-	gates   gates
+	pats  []*pattern
+	gates gates
+	// wordIDs numbers the lookups of the words patterns require.
+	wordIDs wordIDs
 	entries []lexicon.Entry
 	subs    *substitutions
 	classes classTable
@@ -217,8 +219,11 @@ type scratch struct {
 	tried   []int32 // by pattern id: stamp of the token where last tried
 	base    int32
 	lookups []string
-	sents   []signature
-	cands   [][]int32 // by token: a known word's candidate pattern ids
+	// has[id] is the stamp of the first token of the last sentence with a
+	// token looked up by required word id (see gates).
+	has   []int32
+	ids   []int32   // a token's word ids, for tokens not known
+	cands [][]int32 // by token: a known word's candidate pattern ids
 	// sentClasses are by sentence the classes some word may begin there.
 	sentClasses []classBits
 	ends        endsMemo
@@ -229,17 +234,34 @@ type scratch struct {
 
 func (sc *scratch) stamp(i int) int32 { return sc.base + int32(i) + 1 }
 
+// wordsOf returns the ids of t's lookups among the words patterns require:
+// a known word's from its cache, another's looked up.
+func (c *Classifier) wordsOf(t *token, sc *scratch) []int32 {
+	if t.cached && len(t.keys) == len(t.lexical.keys) {
+		return c.known(t.lexical).words
+	}
+	var buf [8]string
+	sc.ids = sc.ids[:0]
+	for _, k := range uniqueLookups(buf[:0], t) {
+		if id, ok := c.wordIDs[k]; ok {
+			sc.ids = append(sc.ids, id)
+		}
+	}
+	return sc.ids
+}
+
 func (c *Classifier) getScratch() *scratch {
 	if sc, ok := c.scratch.Get().(*scratch); ok {
 		return sc
 	}
-	return &scratch{tried: make([]int32, c.npatterns)}
+	return &scratch{tried: make([]int32, c.npatterns), has: make([]int32, len(c.wordIDs))}
 }
 
 // putScratch returns sc after a call that stamped indexes below n.
 func (c *Classifier) putScratch(sc *scratch, n int) {
 	if int64(sc.base)+int64(n)+1 > math.MaxInt32/2 {
 		clear(sc.tried)
+		clear(sc.has)
 		sc.base = 0
 	} else {
 		sc.base += int32(n) + 1
@@ -253,9 +275,6 @@ func (c *Classifier) putScratch(sc *scratch, n int) {
 func (sc *scratch) trim() {
 	if cap(sc.tokens) > maxPooledRunes/2 {
 		sc.tokens = nil
-	}
-	if cap(sc.sents) > maxPooledRunes/8 {
-		sc.sents = nil
 	}
 	for _, t := range []*normText{&sc.norm.a, &sc.norm.b} {
 		if cap(t.runes) > maxPooledRunes {
@@ -286,7 +305,7 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 		pairs[i] = [2]string{s.From, s.To}
 	}
 	c := &Classifier{lex: lex, an: opts.Analyzer, opts: opts, index: map[string][]int32{}, entries: lex.Entries,
-		subs: newSubstitutions(pairs), knownWords: make([]atomic.Pointer[knownWord], len(opts.Analyzer.lexicals))}
+		subs: newSubstitutions(pairs), wordIDs: wordIDs{}, knownWords: make([]atomic.Pointer[knownWord], len(opts.Analyzer.lexicals))}
 	classes, errs := c.an.compileClasses(lex, c.subs)
 	c.classes = classes
 	c.memberIndex, c.firstIndex = map[string][]memberRef{}, map[string][]memberRef{}
@@ -319,7 +338,7 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 			c.npatterns++
 			c.phraseOf = append(c.phraseOf, nth)
 			c.pats = append(c.pats, p)
-			c.gates.add(p)
+			c.gates.add(p, c.wordIDs)
 			seen := map[string]bool{}
 			for _, k := range p.elems[0].lookups() {
 				if !seen[k] {
@@ -467,6 +486,9 @@ type knownWord struct {
 	// of a dictionary entry shares it): the cache grows with the vocabulary
 	// seen.
 	pats []int32
+	// words are the ids of its lookups among the words patterns require
+	// (Classifier.wordIDs).
+	words []int32
 	// classes has the bits of the classes the word is a one-word member
 	// of; begins adds those whose many-word members it may begin.
 	classes, begins classBits
@@ -490,6 +512,11 @@ func (c *Classifier) known(l *lexical) *knownWord {
 		}
 	}
 	kw := &knownWord{pats: pats}
+	for li, k := range lookups {
+		if id, ok := c.wordIDs[k]; ok && !contains(lookups[:li], k) {
+			kw.words = append(kw.words, id)
+		}
+	}
 	kw.classes, kw.begins = c.classMask(&token{lexical: l, keys: l.keys, imperative: l.imperative})
 	c.knownWords[l.id].Store(kw)
 	return kw
@@ -525,29 +552,17 @@ func tokenLookups(dst []string, l *lexical, keys []string) []string {
 // Allow phrases exist to clear innocent senses (馬鹿にされた is no insult
 // from the customer), and an escalation cue in them still counts.
 //
-// prune skips patterns that some sentence cannot hold (see signature);
+// prune skips patterns that some sentence cannot hold (see gates);
 // the result is the same without.
 func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 	var hits, allowed []hit
 	// tried[p.id] == stamp(i) once pattern p was tried at token i: a
 	// pattern is indexed under several lookups a token may share.
 	tried := sc.tried
-	// sents[s] summarises the strings of sentence s's tokens.
-	sents := sc.sents[:0]
-	for i := range toks {
-		t := &toks[i]
-		for len(sents) <= t.sentence {
-			sents = append(sents, signature{})
-		}
-		if len(t.keys) == len(t.lexical.keys) {
-			sents[t.sentence].or(&t.lexical.sig)
-		} else {
-			sig := tokenSignature(t.lexical, t.keys) // re-read: more keys
-			sents[t.sentence].or(&sig)
-		}
-	}
-	sc.sents = sents
 	sc.cands, sc.sentClasses = c.markClasses(toks, sc.cands[:0], sc.sentClasses[:0])
+	// A sentence is stamped by its first token: once find reaches it,
+	// has[id] == here when the sentence has a token looked up by word id.
+	var here int32
 	try := func(i int, ids []int32) {
 		t := &toks[i]
 		for _, id := range ids {
@@ -559,7 +574,7 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 			if g.first >= 0 && !t.classes.has(int(g.first)) && !t.begins.has(int(g.first)) {
 				continue // indexed by a reading it shares, but no word of the class
 			}
-			if prune && !c.gates.viable(g, &sents[t.sentence], &sc.sentClasses[t.sentence]) {
+			if prune && !c.gates.viable(g, sc.has, here, &sc.sentClasses[t.sentence]) {
 				continue // some word it requires is not in the sentence
 			}
 			p := c.pats[id]
@@ -590,6 +605,14 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 			break // the caller returns ctx's error
 		}
 		t := &toks[i]
+		if i == 0 || t.sentence != toks[i-1].sentence {
+			here = sc.stamp(i)
+			for j := i; j < len(toks) && toks[j].sentence == t.sentence; j++ {
+				for _, id := range c.wordsOf(&toks[j], sc) {
+					sc.has[id] = here
+				}
+			}
+		}
 		if !t.lexical.cached || len(t.keys) != len(t.lexical.keys) {
 			// An unknown word, or re-read (返せ as 返す too): the token's own
 			// lookups, in the same order.

@@ -17,7 +17,7 @@ import (
 // empty text with an error, and otherwise returns a verdict whose spans lie
 // inside the original text on rune boundaries and quote it exactly, and
 // which Explain (fresh memory, no reuse) repeats exactly; pruning patterns
-// by signature changes no match.
+// by the words a sentence lacks changes no match.
 func FuzzClassify(f *testing.F) {
 	for _, s := range []string{
 		"殺すぞ", "ｼﾈ", "し ね", "死.ね", "しねええええ", "ばーーか", "コ口ス", "56す", "氏ね",
@@ -77,7 +77,7 @@ func FuzzClassify(f *testing.F) {
 }
 
 // checkPruning fails t unless find gives the same matches with and
-// without pruning by signature on text.
+// without pruning by the words a sentence lacks (see gates) on text.
 func checkPruning(t *testing.T, c *Classifier, text string) {
 	t.Helper()
 	an := c.an.analyze(text, c.subs, nil)

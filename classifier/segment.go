@@ -307,7 +307,6 @@ func (a *Analyzer) asForm(run []token, f *forms) (token, bool) {
 	} else {
 		l := &lexical{pos: "名詞,一般", form: "*", keys: []string{form}, spelling: form, reading: form,
 			kana: allKana(t.surface), noun: true, byReading: true}
-		l.sig = tokenSignature(l, l.keys)
 		t.lexical = l
 	}
 	t.keys, t.imperative, t.prohibitive = t.lexical.keys, t.lexical.imperative, false

@@ -209,12 +209,12 @@ var lookalikeKatakana = map[rune]rune{
 }
 
 func lookalikes(t *normText) *normText {
-	for i, r := range t.runes {
-		k, ok := lookalikeKatakana[r]
-		if !ok || i == 0 || i+1 >= len(t.runes) {
-			continue
+	for i := 1; i+1 < len(t.runes); i++ {
+		p, n := t.runes[i-1], t.runes[i+1]
+		if !isKatakana(p) || p == 'ー' || !isKatakana(n) || n == 'ー' {
+			continue // between katakana only: 口 is a mouth elsewhere
 		}
-		if isKatakana(t.runes[i-1]) && t.runes[i-1] != 'ー' && isKatakana(t.runes[i+1]) && t.runes[i+1] != 'ー' {
+		if k, ok := lookalikeKatakana[t.runes[i]]; ok {
 			t.runes[i] = k
 		}
 	}
@@ -223,6 +223,12 @@ func lookalikes(t *normText) *normText {
 
 // isSeparator reports characters customers insert to break up a word.
 func isSeparator(r rune) bool {
+	if r > 0x3000 && r < 0xFE00 {
+		// Kana and kanji, most of any message: no format or control
+		// character is among them (TestSeparatorsPastIdeographicSpace),
+		// and one separator.
+		return r == '・'
+	}
 	switch r {
 	case ' ', '　', '.', '・', '·', '_', '*', '/', '\t', '-', '+', '|', '｜', '‐', '−':
 		return true
@@ -328,7 +334,7 @@ func squeeze(t, buf *normText) *normText {
 func needsSqueeze(rs []rune) bool {
 	for i := 1; i < len(rs); i++ {
 		r, p := rs[i], rs[i-1]
-		if r == p || isStretch(r) || strings.ContainsRune(smallVowels, r) || strings.ContainsRune(plainVowels, r) && isHiragana(p) {
+		if r == p || isStretch(r) || isSmallVowel(r) || isPlainVowel(r) && isHiragana(p) {
 			return true
 		}
 	}
@@ -352,6 +358,13 @@ var hiraganaRows = [5]string{
 }
 
 const plainVowels, smallVowels = "あいうえお", "ぁぃぅぇぉ"
+
+func isPlainVowel(r rune) bool {
+	return r == 'あ' || r == 'い' || r == 'う' || r == 'え' || r == 'お'
+}
+func isSmallVowel(r rune) bool {
+	return r == 'ぁ' || r == 'ぃ' || r == 'ぅ' || r == 'ぇ' || r == 'ぉ'
+}
 
 // stretchesVowel reports whether a run of n vowel r after kana p is
 // stretching: small vowels always are; plain ones when the run is two or
@@ -428,6 +441,9 @@ type substitution struct {
 // longest first.
 type substitutions struct {
 	byFirst map[rune][]substitution
+	// firsts are byFirst's keys: most runes of a message start none, and
+	// testing a bit costs less than looking up a map.
+	firsts runeSet
 	// forms are the lexicon's words, for segmentation (see forms); nil
 	// while the lexicon's own phrases are compiled.
 	forms *forms
@@ -442,11 +458,34 @@ func newSubstitutions(pairs [][2]string) *substitutions {
 			continue
 		}
 		s.byFirst[from[0]] = append(s.byFirst[from[0]], substitution{from, to})
+		s.firsts.add(from[0])
 	}
 	for _, l := range s.byFirst {
 		sort.SliceStable(l, func(i, j int) bool { return len(l[i].from) > len(l[j].from) })
 	}
 	return s
+}
+
+// firstsOf returns the substitutions that start with r.
+func (s *substitutions) firstsOf(r rune) []substitution {
+	if !s.firsts.has(r) {
+		return nil
+	}
+	return s.byFirst[r]
+}
+
+// runeSet is a set of runes, exact on the Basic Multilingual Plane, where
+// Japanese is, and holding every rune past it.
+type runeSet [1 << 16 / 64]uint64
+
+func (s *runeSet) add(r rune) {
+	if r >= 0 && r < 1<<16 {
+		s[r/64] |= 1 << (r % 64)
+	}
+}
+
+func (s *runeSet) has(r rune) bool {
+	return r >= 1<<16 || r >= 0 && s[r/64]&(1<<(r%64)) != 0
 }
 
 func (s *substitutions) apply(t, buf *normText) *normText {
@@ -457,7 +496,7 @@ func (s *substitutions) apply(t, buf *normText) *normText {
 	pending := false
 	for i := 0; i < len(t.runes); {
 		var hit *substitution
-		for k, c := range s.byFirst[t.runes[i]] {
+		for k, c := range s.firstsOf(t.runes[i]) {
 			if hasPrefix(t.runes[i:], c.from) && wordEdges(t.runes, i, i+len(c.from), c.from) {
 				hit = &s.byFirst[t.runes[i]][k]
 				break

@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"testing"
+	"unicode"
 )
 
 // obfuscationLexicon has a few entries and the kind of substitution table
@@ -127,5 +128,22 @@ func TestNormalizeKeepsEnglishAndNumbers(t *testing.T) {
 		if got := normalize(in, nil, sharedAnalyzer(t).isWord, nil).String(); got != want {
 			t.Errorf("normalize(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestSeparatorsPastIdeographicSpace holds isSeparator's shortcut to the
+// Unicode tables: between U+3001 and U+FDFF, kana and kanji among them,
+// the middle dot is the only separator, no format or control character.
+func TestSeparatorsPastIdeographicSpace(t *testing.T) {
+	for r := rune(0x3001); r < 0xFE00; r++ {
+		if r == '・' {
+			continue
+		}
+		if unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Cc, r) {
+			t.Errorf("%U is a format or control character: isSeparator must look it up", r)
+		}
+	}
+	if !isSeparator('・') || isSeparator('あ') || !isSeparator('\u200b') || !isSeparator('　') {
+		t.Error("isSeparator: ・, zero-width space and ideographic space separate; あ does not")
 	}
 }

@@ -25,7 +25,7 @@ type forms struct {
 	// firsts has a bit for the first rune of each of set's forms: a run
 	// that starts with another cannot spell one. Forms are Japanese, so
 	// the bits cover the Basic Multilingual Plane.
-	firsts [1 << 16 / 64]uint64
+	firsts runeSet
 	// cuts are what an unknown word is cut at: the forms, and every
 	// content word of three runes or more as written and as read (コロス
 	// in コロスコロス).
@@ -76,9 +76,8 @@ func newForms(pats []*pattern, harassing func(owner int) bool) *forms {
 			f.longest = max(f.longest, n)
 			if form {
 				f.set[s] = true
-				if r, _ := utf8.DecodeRuneInString(s); r < 1<<16 {
-					f.firsts[r/64] |= 1 << (r % 64)
-				}
+				r, _ := utf8.DecodeRuneInString(s)
+				f.firsts.add(r)
 			}
 		}
 	}
@@ -225,7 +224,7 @@ func (a *Analyzer) joinSplit(toks []token, from int, f *forms) []token {
 
 // starts reports whether a form starts with r.
 func (f *forms) starts(r rune) bool {
-	return r >= 0 && r < 1<<16 && f.firsts[r/64]&(1<<(r%64)) != 0
+	return r < 1<<16 && f.firsts.has(r)
 }
 
 // foldRune maps a katakana rune to hiragana, as fold does.

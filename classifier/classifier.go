@@ -181,8 +181,8 @@ type Classifier struct {
 	// each before matching it (see gate).
 	pats  []*pattern
 	gates gates
-	// wordIDs numbers the lookups of the words patterns require.
-	wordIDs wordIDs
+	// wordIDs numbers the words patterns require.
+	wordIDs *wordIDs
 	entries []lexicon.Entry
 	subs    *substitutions
 	classes classTable
@@ -243,9 +243,7 @@ func (c *Classifier) wordsOf(t *token, sc *scratch) []int32 {
 	var buf [8]string
 	sc.ids = sc.ids[:0]
 	for _, k := range uniqueLookups(buf[:0], t) {
-		if id, ok := c.wordIDs[k]; ok {
-			sc.ids = append(sc.ids, id)
-		}
+		sc.ids = c.wordIDs.add(sc.ids, k)
 	}
 	return sc.ids
 }
@@ -254,7 +252,7 @@ func (c *Classifier) getScratch() *scratch {
 	if sc, ok := c.scratch.Get().(*scratch); ok {
 		return sc
 	}
-	return &scratch{tried: make([]int32, c.npatterns), has: make([]int32, len(c.wordIDs))}
+	return &scratch{tried: make([]int32, c.npatterns), has: make([]int32, c.wordIDs.n())}
 }
 
 // putScratch returns sc after a call that stamped indexes below n.
@@ -305,7 +303,7 @@ func New(lex *lexicon.Set, opts Options) (*Classifier, error) {
 		pairs[i] = [2]string{s.From, s.To}
 	}
 	c := &Classifier{lex: lex, an: opts.Analyzer, opts: opts, index: map[string][]int32{}, entries: lex.Entries,
-		subs: newSubstitutions(pairs), wordIDs: wordIDs{}, knownWords: make([]atomic.Pointer[knownWord], len(opts.Analyzer.lexicals))}
+		subs: newSubstitutions(pairs), wordIDs: newWordIDs(), knownWords: make([]atomic.Pointer[knownWord], len(opts.Analyzer.lexicals))}
 	classes, errs := c.an.compileClasses(lex, c.subs)
 	c.classes = classes
 	c.memberIndex, c.firstIndex = map[string][]memberRef{}, map[string][]memberRef{}
@@ -486,8 +484,8 @@ type knownWord struct {
 	// of a dictionary entry shares it): the cache grows with the vocabulary
 	// seen.
 	pats []int32
-	// words are the ids of its lookups among the words patterns require
-	// (Classifier.wordIDs).
+	// words are the numbers of the words patterns require that it has a
+	// lookup of (Classifier.wordIDs).
 	words []int32
 	// classes has the bits of the classes the word is a one-word member
 	// of; begins adds those whose many-word members it may begin.
@@ -512,10 +510,8 @@ func (c *Classifier) known(l *lexical) *knownWord {
 		}
 	}
 	kw := &knownWord{pats: pats}
-	for li, k := range lookups {
-		if id, ok := c.wordIDs[k]; ok && !contains(lookups[:li], k) {
-			kw.words = append(kw.words, id)
-		}
+	for _, k := range lookups {
+		kw.words = c.wordIDs.add(kw.words, k)
 	}
 	kw.classes, kw.begins = c.classMask(&token{lexical: l, keys: l.keys, imperative: l.imperative})
 	c.knownWords[l.id].Store(kw)

@@ -1,26 +1,30 @@
 package classifier
 
+import (
+	"slices"
+	"strings"
+)
+
 // gates packs, by pattern id, what find checks of a pattern before
 // matching it: the class its first word is of, the classes it cannot match
 // without and the words it requires. Most of a token's candidates fail
 // these checks; packed in dense slices, passing over them reads no
 // pattern, each of which would be a miss of the cache.
 //
-// A required word is the ids of its lookups (see element.lookups) among
-// the lexicon's required words (wordIDs): the sentence must have a token
-// with one of them among its own lookups (tokenLookups), exactly as
-// element.matches needs one in common, or the pattern cannot match there.
+// Each word patterns require is numbered (see wordIDs): a sentence has
+// word w when one of its tokens shares a lookup (tokenLookups) with w's
+// (element.lookups), as element.matches needs, else no pattern requiring
+// w can match there.
 type gates struct {
 	of      []gate
 	classes []classWord // gate.ncls from gate.cls
-	// words holds each required word as its count of ids, then the ids,
-	// gate.nword words from gate.word.
-	words []int32
+	words   []int32     // gate.nword from gate.word, the first also in need
 }
 
 type gate struct {
 	first       int16 // the bit of the class of the pattern's first word, or -1
 	ncls, nword uint16
+	need        int32 // the first word required, or -1: most candidates fail on it
 	cls, word   uint32
 }
 
@@ -30,21 +34,48 @@ type classWord struct {
 	mask uint64
 }
 
-// wordIDs numbers the strings required words are looked up by.
-type wordIDs map[string]int32
+// wordIDs numbers the words patterns require, one number for every
+// element with the same lookups, and gives each lookup the numbers of the
+// words it is a lookup of.
+type wordIDs struct {
+	byLookups map[string]int32
+	of        map[string][]int32
+}
 
-func (w wordIDs) id(s string) int32 {
-	id, ok := w[s]
+func newWordIDs() *wordIDs {
+	return &wordIDs{byLookups: map[string]int32{}, of: map[string][]int32{}}
+}
+
+func (w *wordIDs) n() int { return len(w.byLookups) }
+
+// id returns the number of the word looked up by lookups.
+func (w *wordIDs) id(lookups []string) int32 {
+	l := slices.Compact(slices.Sorted(slices.Values(lookups)))
+	key := strings.Join(l, "\x00")
+	id, ok := w.byLookups[key]
 	if !ok {
-		id = int32(len(w))
-		w[s] = id
+		id = int32(len(w.byLookups))
+		w.byLookups[key] = id
+		for _, k := range l {
+			w.of[k] = append(w.of[k], id)
+		}
 	}
 	return id
 }
 
+// add appends to dst the numbers of the words lookup k is a lookup of.
+func (w *wordIDs) add(dst []int32, k string) []int32 {
+	for _, id := range w.of[k] {
+		if !slices.Contains(dst, id) {
+			dst = append(dst, id)
+		}
+	}
+	return dst
+}
+
 // add appends p's gate; patterns are added in the order of their ids.
-func (g *gates) add(p *pattern, ids wordIDs) {
-	x := gate{first: -1, cls: uint32(len(g.classes)), word: uint32(len(g.words))}
+func (g *gates) add(p *pattern, ids *wordIDs) {
+	x := gate{first: -1, need: -1, cls: uint32(len(g.classes)), word: uint32(len(g.words))}
 	if set := p.elems[0].set; set != nil && set.bit >= 0 {
 		x.first = int16(set.bit)
 	}
@@ -54,52 +85,34 @@ func (g *gates) add(p *pattern, ids wordIDs) {
 			x.ncls++
 		}
 	}
-	for _, e := range p.need {
-		at := len(g.words)
-		g.words = append(g.words, 0)
-		for _, k := range p.elems[e].lookups() {
-			if id := ids.id(k); !containsID(g.words[at+1:], id) {
-				g.words = append(g.words, id)
-				g.words[at]++
-			}
+	for i, e := range p.need {
+		id := ids.id(p.elems[e].lookups())
+		if i == 0 {
+			x.need = id
 		}
+		g.words = append(g.words, id)
 		x.nword++
 	}
 	g.of = append(g.of, x)
 }
 
-func containsID(l []int32, id int32) bool {
-	for _, x := range l {
-		if x == id {
-			return true
-		}
-	}
-	return false
-}
-
 // viable reports whether the pattern of gate x may match in a sentence
-// whose words may begin classes and whose tokens' lookups have the word
-// ids id for which has[id] == stamp.
+// whose words may begin classes and that has the words w for which
+// has[w] == stamp.
 func (g *gates) viable(x *gate, has []int32, stamp int32, classes *classBits) bool {
+	if x.need >= 0 && has[x.need] != stamp {
+		return false
+	}
 	for _, c := range g.classes[x.cls : x.cls+uint32(x.ncls)] {
 		if classes[c.word]&c.mask != c.mask {
 			return false
 		}
 	}
-	w := g.words[x.word:]
-	for range x.nword {
-		n := w[0]
-		ids := w[1 : 1+n]
-		w = w[1+n:]
-		met := false
-		for _, id := range ids {
-			if has[id] == stamp {
-				met = true
-				break
+	if x.nword > 1 {
+		for _, w := range g.words[x.word+1 : x.word+uint32(x.nword)] {
+			if has[w] != stamp {
+				return false
 			}
-		}
-		if !met {
-			return false
 		}
 	}
 	return true

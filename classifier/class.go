@@ -188,16 +188,6 @@ func (b classBits) or(o classBits) classBits {
 	return b
 }
 
-// covers reports whether every class of o is in b.
-func (b classBits) covers(o classBits) bool {
-	for i := range b {
-		if b[i]&o[i] != o[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // meets reports whether b and o share a class.
 func (b classBits) meets(o classBits) bool {
 	for i := range b {
@@ -227,20 +217,20 @@ func (c *Classifier) classMask(t *token) (m, begins classBits) {
 	return m, begins
 }
 
-// markClasses sets every token's class mask, and returns by token the
-// candidates of known words read as their entry says (nil for others),
+// markClasses sets every token's class mask, and returns by token what is
+// cached of known words read as their entry says (nil for others),
 // and by sentence the classes a word of it may be or begin: a pattern
 // that needs a class missing there cannot match in it. Known words' masks
 // and candidates are cached.
-func (c *Classifier) markClasses(toks []token, cands [][]int32, sents []classBits) ([][]int32, []classBits) {
+func (c *Classifier) markClasses(toks []token, known []*knownWord, sents []classBits) ([]*knownWord, []classBits) {
 	for i := range toks {
 		t := &toks[i]
-		var pats []int32
+		var kw *knownWord
 		var begins classBits
 		pristine := t.cached && len(t.keys) == len(t.lexical.keys)
 		if pristine {
-			kw := c.known(t.lexical)
-			pats, begins = kw.pats, kw.begins
+			kw = c.known(t.lexical)
+			begins = kw.begins
 			pristine = t.imperative == t.lexical.imperative && !t.aspect && !t.compound && !t.modifier && !t.prefixed
 			if pristine {
 				t.classes = kw.classes
@@ -252,7 +242,7 @@ func (c *Classifier) markClasses(toks []token, cands [][]int32, sents []classBit
 			begins = begins.or(b)
 		}
 		t.classed, t.begins = true, begins
-		cands = append(cands, pats)
+		known = append(known, kw)
 		for len(sents) <= t.sentence {
 			sents = append(sents, classBits{})
 		}
@@ -261,7 +251,7 @@ func (c *Classifier) markClasses(toks []token, cands [][]int32, sents []classBit
 			s[w] |= t.classes[w] | begins[w]
 		}
 	}
-	return cands, sents
+	return known, sents
 }
 
 // memberRef is one one-word member of a masked class, for memberIndex.

@@ -221,9 +221,11 @@ type scratch struct {
 	lookups []string
 	// has[id] is the stamp of the first token of the last sentence with a
 	// token looked up by required word id (see gates).
-	has   []int32
-	ids   []int32   // a token's word ids, for tokens not known
-	cands [][]int32 // by token: a known word's candidate pattern ids
+	has []int32
+	ids []int32 // a token's word ids, for tokens not known
+	// known is by token what is cached of its word, nil for a token not
+	// read as its dictionary entry (see markClasses).
+	known []*knownWord
 	// sentClasses are by sentence the classes some word may begin there.
 	sentClasses []classBits
 	ends        endsMemo
@@ -234,11 +236,11 @@ type scratch struct {
 
 func (sc *scratch) stamp(i int) int32 { return sc.base + int32(i) + 1 }
 
-// wordsOf returns the ids of t's lookups among the words patterns require:
-// a known word's from its cache, another's looked up.
-func (c *Classifier) wordsOf(t *token, sc *scratch) []int32 {
-	if t.cached && len(t.keys) == len(t.lexical.keys) {
-		return c.known(t.lexical).words
+// wordsOf returns the numbers of the words patterns require that t has a
+// lookup of: from kw, what is cached of its word, else looked up.
+func (c *Classifier) wordsOf(t *token, kw *knownWord, sc *scratch) []int32 {
+	if kw != nil {
+		return kw.words
 	}
 	var buf [8]string
 	sc.ids = sc.ids[:0]
@@ -555,7 +557,7 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 	// tried[p.id] == stamp(i) once pattern p was tried at token i: a
 	// pattern is indexed under several lookups a token may share.
 	tried := sc.tried
-	sc.cands, sc.sentClasses = c.markClasses(toks, sc.cands[:0], sc.sentClasses[:0])
+	sc.known, sc.sentClasses = c.markClasses(toks, sc.known[:0], sc.sentClasses[:0])
 	// A sentence is stamped by its first token: once find reaches it,
 	// has[id] == here when the sentence has a token looked up by word id.
 	var here int32
@@ -604,20 +606,20 @@ func (c *Classifier) find(toks []token, sc *scratch, prune bool) []hit {
 		if i == 0 || t.sentence != toks[i-1].sentence {
 			here = sc.stamp(i)
 			for j := i; j < len(toks) && toks[j].sentence == t.sentence; j++ {
-				for _, id := range c.wordsOf(&toks[j], sc) {
+				for _, id := range c.wordsOf(&toks[j], sc.known[j], sc) {
 					sc.has[id] = here
 				}
 			}
 		}
-		if !t.lexical.cached || len(t.keys) != len(t.lexical.keys) {
+		if kw := sc.known[i]; kw != nil {
+			try(i, kw.pats)
+		} else {
 			// An unknown word, or re-read (返せ as 返す too): the token's own
 			// lookups, in the same order.
 			lookups = uniqueLookups(lookups[:0], t)
 			for _, k := range lookups {
 				try(i, c.index[k])
 			}
-		} else {
-			try(i, sc.cands[i])
 		}
 		for _, ck := range c.firstClasses {
 			if ck.in(t) {

@@ -73,26 +73,46 @@ func (w *wordIDs) add(dst []int32, k string) []int32 {
 	return dst
 }
 
-// add appends p's gate; patterns are added in the order of their ids.
+// add appends p's gate; patterns are added in the order of their ids. A
+// pattern requires the classes of its elements and the words of those it
+// cannot match without a token sharing a lookup (requirable), content
+// words first, less its first word (the token find looked it up by has
+// it) and a last one the message may leave out (dropsLast).
 func (g *gates) add(p *pattern, ids *wordIDs) {
 	x := gate{first: -1, need: -1, cls: uint32(len(g.classes)), word: uint32(len(g.words))}
 	if set := p.elems[0].set; set != nil && set.bit >= 0 {
 		x.first = int16(set.bit)
 	}
-	for w, mask := range p.classes {
+	var classes classBits
+	var need, grammar []int32
+	for i := range p.elems {
+		e := &p.elems[i]
+		if i == len(p.elems)-1 && p.dropsLast() {
+			break // the message may leave it out
+		}
+		switch {
+		case e.set != nil && e.set.bit >= 0:
+			classes.set(e.set.bit)
+		case i == 0 || !requirable(e):
+			// The first is the word find looked the pattern up by.
+		case e.content:
+			need = append(need, ids.id(e.lookups()))
+		default:
+			grammar = append(grammar, ids.id(e.lookups())) // checked last: most sentences have を
+		}
+	}
+	for w, mask := range classes {
 		if mask != 0 {
 			g.classes = append(g.classes, classWord{w, mask})
 			x.ncls++
 		}
 	}
-	for i, e := range p.need {
-		id := ids.id(p.elems[e].lookups())
-		if i == 0 {
-			x.need = id
-		}
-		g.words = append(g.words, id)
-		x.nword++
+	need = append(need, grammar...)
+	if len(need) > 0 {
+		x.need = need[0]
 	}
+	g.words = append(g.words, need...)
+	x.nword = uint16(len(need))
 	g.of = append(g.of, x)
 }
 

@@ -137,13 +137,6 @@ type pattern struct {
 	elems []element
 	owner int
 	id    int // dense index among the classifier's patterns
-	// need are the indexes of the elements p cannot match without a
-	// token that shares a lookup with, its content words first, less the
-	// first word (the token find looked p up by has it); classes has the
-	// bits of the classes it cannot match without (see
-	// Classifier.markClasses).
-	need    []int
-	classes classBits
 	// intent is set when the pattern was written with an intent ending
 	// (刺すぞ, 行くからな, 晒してやる), which compile leaves out: any such
 	// ending must follow a match (see intensified), so 行くぞ matches 行って
@@ -269,22 +262,6 @@ func (a *Analyzer) compile(phrase string, owner int, subs *substitutions, ct cla
 		p.mood = endMood(p.elems)
 		if sig := p.signature(); !seen[sig] {
 			seen[sig] = true
-			var grammar []int
-			for i := range p.elems {
-				if i == len(p.elems)-1 && p.dropsLast() {
-					break // the message may leave it out
-				}
-				if set := p.elems[i].set; set != nil && set.bit >= 0 {
-					p.classes.set(set.bit)
-				} else if i == 0 || !requirable(&p.elems[i]) {
-					continue // the first is the word find looked the pattern up by
-				} else if p.elems[i].content {
-					p.need = append(p.need, i)
-				} else {
-					grammar = append(grammar, i) // checked last: most sentences have を
-				}
-			}
-			p.need = append(p.need, grammar...)
 			out = append(out, p)
 		}
 	}
